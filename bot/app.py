@@ -1,0 +1,31 @@
+"""The Bolt app factory: one line per Slack surface, like a table of contents."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(services: Services) -> AsyncApp:
+    settings = services.settings
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        # Socket Mode has no signatures to check; HTTP mode always does.
+        request_verification_enabled=not settings.socket_mode,
+        # The token is known up front; no auth.test round trip at start.
+        token_verification_enabled=False,
+        process_before_response=False,
+    )
+    from handlers import errors, whoknows
+
+    errors.register(app, services)
+    whoknows.register(app, services)
+    return app

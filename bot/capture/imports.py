@@ -1,0 +1,61 @@
+"""Running a file import end to end: reader → importer → one summary."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.capture.email_import import EmailImporter, Exclusions, ImportSummary
+from bot.settings import Settings
+from storage.connection import open_db
+
+logger = logging.getLogger(__name__)
+
+
+def exclusions_from(settings: Settings) -> Exclusions:
+    return Exclusions(
+        addresses=frozenset(settings.excluded_addresses),
+        domains=settings.excluded_domains,
+    )
+
+
+async def run_file_import(
+    settings: Settings, *, kind: str, path: Path
+) -> ImportSummary:
+    """Import one export file or folder into the database named by settings."""
+    async with open_db(settings.db_path) as db:
+        if kind == "slack-export":
+            from bot.capture.slack_export import import_slack_export
+
+            return await import_slack_export(db, path, settings=settings)
+        importer = EmailImporter(
+            db,
+            source=kind,
+            internal_domains=settings.internal_domains,
+            exclusions=exclusions_from(settings),
+        )
+        with tqdm(
+            desc=f"importing {path.name}", unit=" msg", disable=not sys.stderr.isatty()
+        ) as progress:
+            summary = await importer.add_all(_messages(kind, path), progress=progress)
+    logger.info("%s", summary.line())
+    return summary
+
+
+def _messages(kind: str, path: Path) -> Iterator:
+    if kind == "maildir":
+        from bot.capture.maildir import iter_maildir
+
+        yield from iter_maildir(path)
+        return
+    from bot.capture.mbox import iter_mbox
+
+    files = (
+        sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    )
+    for file in files:
+        yield from iter_mbox(file)

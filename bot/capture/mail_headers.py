@@ -1,0 +1,182 @@
+"""Metadata from one message's header block: who, to whom, when, and is it bulk.
+
+Only the headers Rapport needs are decoded; Subject and bodies are never
+touched, so no message text can leak into storage or logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.capture.automated import HEADER_NAMES, automated_reason
+from bot.capture.mail_addresses import Address, parse_address_list
+from bot.capture.mail_dates import parse_mail_date
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Address", "MailHeaders", "parse_headers"]
+
+
+@dataclass(slots=True)
+class MailHeaders:
+    message_id: str | None
+    sender: Address | None
+    to: list[Address]
+    cc: list[Address]
+    date: datetime | None
+    date_status: str
+    automated: str | None
+    problems: list[str] = field(default_factory=list)
+
+
+_ADDRESS_FIELDS = (b"from", b"to", b"cc")
+_WANTED = frozenset(
+    (b"from", b"to", b"cc", b"date", b"message-id")
+    + tuple(name.encode() for name in HEADER_NAMES)
+)
+_BASIC = frozenset((b"from", b"to", b"cc", b"date", b"message-id"))
+_ANGLE_ID = re.compile(r"<([^<>]*)>")
+_ID_NOISE = re.compile(r"\([^()]*\)|\s+")
+
+
+def parse_headers(raw: bytes, *, fallback_date: datetime | None = None) -> MailHeaders:
+    """Parse the header block of one message (bytes up to the blank line).
+
+    ``fallback_date`` (usually the mbox envelope date) is used when Date is
+    missing or unusable; ``date_status`` then says which of the two it was.
+    """
+    found = _collect(raw)
+    problems: list[str] = []
+
+    sender = None
+    values = found.get(b"from")
+    if values:
+        # Two From headers happen (broken mailers); the first is the author.
+        senders = parse_address_list(_decode_address(values[0], problems), problems)
+        if senders:
+            sender = senders[0]
+
+    to = _recipients(found.get(b"to"), problems)
+    cc = _recipients(found.get(b"cc"), problems)
+
+    date, date_status = _date(found.get(b"date"), fallback_date, problems)
+
+    message_id = None
+    values = found.get(b"message-id")
+    if values:
+        message_id = _message_id(_decode_plain(values[0]))
+
+    flags = {
+        name.decode(): _decode_plain(parts[0])
+        for name, parts in found.items()
+        if name not in _BASIC
+    }
+    automated = automated_reason(flags, sender.address if sender else None)
+
+    return MailHeaders(
+        message_id=message_id,
+        sender=sender,
+        to=to,
+        cc=cc,
+        date=date,
+        date_status=date_status,
+        automated=automated,
+        problems=problems,
+    )
+
+
+def _collect(raw: bytes) -> dict[bytes, list[bytes]]:
+    """Unfolded raw values of the wanted headers, in order of appearance.
+
+    Lines that are neither a header nor a continuation (a stray "From "
+    envelope line, a broken fold) are skipped rather than ending the block:
+    the readers already cut the block at the blank line.
+    """
+    found: dict[bytes, list[list[bytes]]] = {}
+    current: list[bytes] | None = None
+    for line in raw.split(b"\n"):
+        if not line or line == b"\r":
+            break
+        first = line[0]
+        if first == 32 or first == 9:  # space, tab: a folded continuation
+            if current is not None:
+                current.append(line)
+            continue
+        colon = line.find(b":")
+        if colon <= 0:
+            current = None
+            continue
+        name = line[:colon].rstrip().lower()
+        if name in _WANTED:
+            current = [line[colon + 1 :]]
+            values = found.get(name)
+            if values is None:
+                found[name] = values = []
+            values.append(current)
+        else:
+            current = None
+    return {
+        name: [b"".join(parts) for parts in values] for name, values in found.items()
+    }
+
+
+def _recipients(values: list[bytes] | None, problems: list[str]) -> list[Address]:
+    if not values:
+        return []
+    result: list[Address] = []
+    seen: set[str] = set()
+    for value in values:  # repeated To/Cc headers are merged
+        for address in parse_address_list(_decode_address(value, problems), problems):
+            key = address.address.lower()
+            if key not in seen:
+                seen.add(key)
+                result.append(address)
+    return result
+
+
+def _date(
+    values: list[bytes] | None,
+    fallback: datetime | None,
+    problems: list[str],
+) -> tuple[datetime | None, str]:
+    if values:
+        text = _decode_plain(values[0])
+        if text.strip():
+            parsed = parse_mail_date(text)
+            problems.extend(parsed.notes)
+            if parsed.when is not None:
+                return parsed.when, "ok"
+            return fallback, "malformed"
+    return fallback, "missing"
+
+
+def _message_id(text: str) -> str | None:
+    match = _ANGLE_ID.search(text)
+    value = match.group(1) if match is not None else text
+    if "(" in value or " " in value or "\t" in value or "\r" in value:
+        value = _ID_NOISE.sub("", value)
+    value = value.strip()
+    return value or None
+
+
+def _decode_address(value: bytes, problems: list[str]) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if "encoding" not in problems:
+        problems.append("encoding")
+    try:
+        return value.decode("cp1252")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _decode_plain(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")

@@ -1,0 +1,165 @@
+"""Streaming mbox reader that yields each message's header bytes only.
+
+The file is read in binary chunks and separators are found with C-level
+searches, so body bytes are skipped without being split into lines or
+decoded. Python's ``mailbox`` module is not used: it decodes the "From "
+separator line as ASCII and raises on the non-ASCII ones real archives have.
+
+A separator is a line starting with "From " at the start of the file or right
+after a blank line (mboxo/mboxrd, where body lines starting with "From " are
+escaped as ">From "). Exporters that forgot the escaping leave body lines such
+as "From the desk of ..." after a blank line; a real separator always carries
+an asctime date, so a "From " line without an hh:mm time is taken as body.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from bot.capture.mail_dates import parse_envelope_date
+from bot.capture.raw_message import RawMessage
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RawMessage", "iter_mbox"]
+
+_CHUNK = 1 << 20
+# A header block larger than this is cut (at a line end) rather than buffered
+# without bound; real ones stay far below it (the largest seen is ~200 KB,
+# a Subject folded over thousands of lines).
+MAX_HEADER_BYTES = 1 << 20
+
+_SEPARATOR = re.compile(rb"\n\r?\nFrom ")
+_HEADER_END = re.compile(rb"\n\r?\n")
+_TIME = re.compile(rb"\d:\d\d")
+
+
+def iter_mbox(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
+    """Yield one RawMessage per message of the mbox file at ``path``."""
+    name = os.fspath(path)
+    with open(name, "rb") as stream:
+        yield from _MboxScanner(stream, name).messages()
+
+
+class _MboxScanner:
+    def __init__(self, stream: BinaryIO, name: str) -> None:
+        self.stream = stream
+        self.name = name
+        self.buf = b""
+        self.base = 0  # file offset of buf[0]
+        self.eof = False
+
+    def fill(self, keep_from: int) -> int:
+        """Drop buf before ``keep_from``, read a chunk; returns the index shift."""
+        chunk = self.stream.read(_CHUNK)
+        if not chunk:
+            self.eof = True
+        self.buf = self.buf[keep_from:] + chunk
+        self.base += keep_from
+        return keep_from
+
+    def messages(self) -> Iterator[RawMessage]:
+        self.fill(0)
+        start = self._first_separator()
+        while start is not None:
+            message, after, follower = self._message_at(start)
+            yield message
+            start = follower if follower is not None else self._next_separator(after)
+
+    def _first_separator(self) -> int | None:
+        buf = self.buf
+        start = 0
+        while start < len(buf) and buf[start] in b"\r\n":
+            start += 1
+        if buf.startswith(b"From ", start):
+            return start
+        found = self._next_separator(start)
+        if found is not None:
+            logger.warning(
+                "%s: %d bytes before the first mbox separator skipped",
+                self.name,
+                self.base + found,
+            )
+        else:
+            logger.warning("%s: no mbox separator found; not an mbox file?", self.name)
+        return found
+
+    def _next_separator(self, pos: int) -> int | None:
+        """Index of the next real separator's "F" at or after ``pos``."""
+        while True:
+            match = _SEPARATOR.search(self.buf, pos)
+            if match is None:
+                if self.eof:
+                    return None
+                # Keep a tail that may hold the start of a split separator.
+                pos -= self.fill(max(pos, len(self.buf) - 8))
+                continue
+            start = match.end() - 5
+            end = self.buf.find(b"\n", start)
+            if end < 0 and not self.eof:
+                shift = self.fill(match.start())
+                pos = match.start() - shift
+                continue
+            line = self.buf[start:end] if end >= 0 else self.buf[start:]
+            if _TIME.search(line) is not None:
+                return start
+            pos = start
+
+    def _message_at(self, start: int) -> tuple[RawMessage, int, int | None]:
+        """The message whose separator starts at ``start``.
+
+        Also returns where to look for the next separator, or that separator
+        itself when a header-only message runs straight into it.
+        """
+        while True:
+            line_end = self.buf.find(b"\n", start)
+            if line_end >= 0 or self.eof:
+                break
+            start -= self.fill(start)
+        if line_end < 0:
+            line_end = len(self.buf)
+        envelope = self.buf[start:line_end]
+        offset = self.base + start
+
+        while True:
+            # Searching from the separator's own newline also finds an empty
+            # header block (a blank line right after the separator).
+            match = _HEADER_END.search(self.buf, line_end)
+            if match is not None:
+                header_end = match.start() + 1
+                after = match.start()
+                break
+            if self.eof:
+                header_end = after = len(self.buf)
+                break
+            if len(self.buf) - line_end > MAX_HEADER_BYTES:
+                cut = self.buf.rfind(b"\n", line_end + 1, line_end + MAX_HEADER_BYTES)
+                header_end = after = max(cut + 1, line_end + 1)
+                logger.warning(
+                    "%s:%d: header block over %d bytes cut",
+                    self.name,
+                    offset,
+                    MAX_HEADER_BYTES,
+                )
+                break
+            shift = self.fill(start)
+            start -= shift
+            line_end -= shift
+
+        headers_start = line_end + 1
+        headers = self.buf[headers_start:header_end]
+        follower = None
+        inner = headers.find(b"\nFrom ")
+        if inner >= 0:
+            inner_end = headers.find(b"\n", inner + 1)
+            line = headers[inner + 1 : inner_end] if inner_end >= 0 else headers[inner:]
+            if _TIME.search(line) is not None:
+                headers = headers[: inner + 1]
+                follower = headers_start + inner + 1
+
+        date = parse_envelope_date(envelope)
+        return RawMessage(headers, date, f"{self.name}:{offset}"), after, follower

@@ -1,0 +1,154 @@
+"""The `rapport` command line: import, whoknows, serve, sync."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        if args.db:
+            settings = _with_db(settings, args.db)
+        return asyncio.run(args.run(settings, args))
+    except SettingsError as exc:
+        print(f"rapport: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"rapport: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rapport: interrupted; everything committed so far is kept", file=sys.stderr)
+        return 130
+
+
+class UsageError(Exception):
+    """Bad command-line input, explained to the user."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rapport", description="Relationship intelligence for your firm, in Slack."
+    )
+    parser.add_argument("--db", help="SQLite file (default: $RAPPORT_DB or rapport.db)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    imp = sub.add_parser("import", help="import metadata from a file export")
+    imp.add_argument("kind", choices=["mbox", "maildir", "slack-export"])
+    imp.add_argument("path", type=Path)
+    imp.set_defaults(run=_run_import)
+
+    who = sub.add_parser("whoknows", help="who knows a company, domain or person")
+    who.add_argument("query", nargs="+")
+    who.add_argument("--as-of", type=_parse_as_of, help="evaluate recency at DATE")
+    who.add_argument("--limit", type=int, default=5)
+    who.add_argument("--json", action="store_true", help="print one JSON object")
+    who.set_defaults(run=_run_whoknows)
+
+    org = sub.add_parser("org", help="manage organisations")
+    org_sub = org.add_subparsers(required=True, metavar="ACTION")
+    rename = org_sub.add_parser("rename", help="give an organisation a proper name")
+    rename.add_argument("domain", help="one of its domains, e.g. bankofamerica.com")
+    rename.add_argument("name", help='the new name, e.g. "Bank of America"')
+    rename.set_defaults(run=_run_org_rename)
+
+    serve = sub.add_parser("serve", help="run the Slack app (Socket Mode or HTTP)")
+    serve.set_defaults(run=_run_serve)
+    return parser
+
+
+def _parse_as_of(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date like 2001-06-30 or 2001-06-30T12:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _with_db(settings: Settings, db: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, db_path=Path(db))
+
+
+async def _run_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.capture.imports import run_file_import
+
+    if not args.path.exists():
+        raise UsageError(f"{args.path} does not exist")
+    summary = await run_file_import(settings, kind=args.kind, path=args.path)
+    print(summary.line())
+    return 0
+
+
+async def _run_whoknows(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.graph import build_graph
+    from bot.queries import build_index, who_knows
+    from bot.answer_text import answer_as_text
+    from storage.connection import open_db
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    async with open_db(settings.db_path) as db:
+        graph = await build_graph(db, as_of=args.as_of, config=settings_scoring(settings))
+    answer = who_knows(graph, build_index(graph), " ".join(args.query), limit=args.limit)
+    if args.json:
+        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(answer_as_text(answer))
+    return 0 if answer.match else 1
+
+
+async def _run_org_rename(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.identity.organisations import name_key, organisation_domain
+    from storage import people
+    from storage.connection import open_db
+
+    name = " ".join(args.name.split())
+    if not name or len(name) > 200:
+        raise UsageError("the new name must be 1 to 200 characters")
+    domain = organisation_domain(args.domain) or args.domain.lower()
+    async with open_db(settings.db_path) as db:
+        org_id = await people.org_id_for_domain(db, domain)
+        if org_id is None:
+            raise UsageError(f"no organisation has the domain {domain}")
+        await people.rename_organisation(db, org_id, name, name_key(name))
+    print(f"{domain} is now called {name}")
+    return 0
+
+
+def settings_scoring(settings: Settings):
+    from bot.scoring import ScoringConfig
+
+    return ScoringConfig(half_life_days=settings.half_life_days)
+
+
+async def _run_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.server import serve
+
+    settings.require_slack()
+    await serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

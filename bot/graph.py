@@ -1,0 +1,205 @@
+"""The relationship graph: people, organisations and weighted edges, from storage.
+
+Built once (after an import or sync, or at start) and then only read: queries
+never touch SQLite. Nodes are `("person", id)` and `("org", id)`; an edge
+between a colleague and an outside contact carries their `PairStats`, an edge
+between a contact and their organisation carries `works_at=True`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aiosqlite
+import networkx as nx
+
+from bot.identity.addresses import name_from_address
+from bot.scoring import DEFAULT_SCORING, PairStats, ScoringConfig, decay, exclusivity
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonInfo:
+    id: int
+    name: str
+    email: str | None
+    is_colleague: bool
+    org_id: int | None
+    slack_user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgInfo:
+    id: int
+    name: str
+    domains: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class RelationshipGraph:
+    graph: nx.Graph
+    as_of: datetime
+    config: ScoringConfig
+    people: dict[int, PersonInfo] = field(default_factory=dict)
+    orgs: dict[int, OrgInfo] = field(default_factory=dict)
+    build_seconds: float = 0.0
+
+    def pair(self, colleague_id: int, contact_id: int) -> PairStats | None:
+        data = self.graph.get_edge_data(("person", colleague_id), ("person", contact_id))
+        return data.get("stats") if data else None
+
+    def contacts_of_org(self, org_id: int) -> list[int]:
+        node = ("org", org_id)
+        if node not in self.graph:
+            return []
+        return [pid for kind, pid in self.graph.neighbors(node) if kind == "person"]
+
+    def colleagues_of(self, contact_id: int) -> list[tuple[int, PairStats]]:
+        node = ("person", contact_id)
+        if node not in self.graph:
+            return []
+        return [
+            (other[1], data["stats"])
+            for other, data in self.graph.adj[node].items()
+            if "stats" in data
+        ]
+
+
+# Email and Slack rows: one row per (interaction, recipient) where exactly one
+# side is a colleague, so the internal traffic that dominates a firm's mail is
+# filtered out inside SQLite rather than in Python.
+_DIRECTED_SQL = """
+SELECT CAST(strftime('%s', i.occurred_at) AS INTEGER), i.kind, i.participant_count,
+       i.sender_id, ps.is_colleague, ip.person_id, ip.role
+FROM interactions i
+JOIN interaction_participants ip ON ip.interaction_id = i.id
+JOIN people ps ON ps.id = i.sender_id
+JOIN people pr ON pr.id = ip.person_id
+WHERE i.kind IN ('email', 'slack')
+  AND ip.person_id != i.sender_id
+  AND ps.is_colleague != pr.is_colleague
+  AND i.occurred_at <= :as_of
+"""
+
+# Meetings and logged interactions: everyone on them shares the contact.
+_SHARED_SQL = """
+SELECT i.id, CAST(strftime('%s', i.occurred_at) AS INTEGER), i.kind,
+       i.participant_count, ip.person_id
+FROM interactions i
+JOIN interaction_participants ip ON ip.interaction_id = i.id
+WHERE i.kind IN ('meeting', 'logged') AND i.occurred_at <= :as_of
+ORDER BY i.id
+"""
+
+_PEOPLE_SQL = """
+SELECT p.id, p.display_name, p.is_colleague, p.org_id, p.slack_user_id,
+       (SELECT display FROM email_addresses e WHERE e.person_id = p.id
+        ORDER BY e.address_key LIMIT 1)
+FROM people p
+WHERE p.opted_out = 0 AND p.is_bot = 0
+"""
+
+
+async def build_graph(
+    db: aiosqlite.Connection,
+    *,
+    as_of: datetime | None = None,
+    config: ScoringConfig = DEFAULT_SCORING,
+) -> RelationshipGraph:
+    """Read storage and build the graph with recency evaluated at `as_of`."""
+    started = time.perf_counter()
+    as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
+    params = {"as_of": as_of.isoformat()}
+    result = RelationshipGraph(nx.Graph(), as_of, config)
+
+    async with db.execute(_PEOPLE_SQL) as cursor:
+        for row in await cursor.fetchall():
+            result.people[row[0]] = PersonInfo(
+                id=row[0],
+                name=row[1] or name_from_address(row[5]),
+                email=row[5],
+                is_colleague=bool(row[2]),
+                org_id=row[3],
+                slack_user_id=row[4],
+            )
+    async with db.execute(
+        "SELECT o.id, o.name, group_concat(d.domain, ' ') FROM organisations o"
+        " LEFT JOIN org_domains d ON d.org_id = o.id GROUP BY o.id"
+    ) as cursor:
+        for oid, name, domains in await cursor.fetchall():
+            result.orgs[oid] = OrgInfo(oid, name, tuple(sorted((domains or "").split())))
+
+    pairs: dict[tuple[int, int], PairStats] = {}
+    now = as_of.timestamp()
+    async with db.execute(_DIRECTED_SQL, params) as cursor:
+        while rows := await cursor.fetchmany(50_000):
+            _add_directed(rows, pairs, result.people, now, config)
+    async with db.execute(_SHARED_SQL, params) as cursor:
+        _add_shared(await cursor.fetchall(), pairs, result.people, now, config)
+
+    graph = result.graph
+    for person in result.people.values():
+        graph.add_node(("person", person.id))
+        if not person.is_colleague and person.org_id is not None:
+            graph.add_edge(("person", person.id), ("org", person.org_id), works_at=True)
+    for (colleague, contact), stats in pairs.items():
+        graph.add_edge(("person", colleague), ("person", contact), stats=stats)
+
+    result.build_seconds = time.perf_counter() - started
+    logger.info(
+        "graph built: %d people, %d organisations, %d relationships in %.2fs",
+        len(result.people), len(result.orgs), len(pairs), result.build_seconds,
+    )
+    return result
+
+
+def _add_directed(rows, pairs, people, now, config) -> None:
+    channel = config.channel
+    for when, kind, count, sender, sender_is_colleague, recipient, role in rows:
+        if sender not in people or recipient not in people:
+            continue  # opted out or a bot
+        weight = channel(kind) * exclusivity(count, role, config) * decay(now - when, config)
+        if sender_is_colleague:
+            key = (sender, recipient)
+        else:
+            key = (recipient, sender)
+        stats = pairs.get(key)
+        if stats is None:
+            stats = pairs[key] = PairStats()
+        if kind == "slack":
+            stats.slack += 1
+        if sender_is_colleague:
+            stats.out += weight
+            stats.sent += kind == "email"
+        else:
+            stats.inbound += weight
+            stats.received += kind == "email"
+        if when > stats.last:
+            stats.last = when
+
+
+def _add_shared(rows, pairs, people, now, config) -> None:
+    groups: dict[int, tuple[int, str, int, list[int]]] = {}
+    for iid, when, kind, count, person in rows:
+        if person in people:
+            groups.setdefault(iid, (when, kind, count, []))[3].append(person)
+    for when, kind, count, members in groups.values():
+        colleagues = [p for p in members if people[p].is_colleague]
+        contacts = [p for p in members if not people[p].is_colleague]
+        weight = (
+            config.channel(kind) * exclusivity(count, "to", config)
+            * decay(now - when, config)
+        )
+        for colleague in colleagues:
+            for contact in contacts:
+                stats = pairs.setdefault((colleague, contact), PairStats())
+                stats.shared += weight
+                if kind == "meeting":
+                    stats.meetings += 1
+                else:
+                    stats.logged += 1
+                stats.last = max(stats.last, when)

@@ -1,0 +1,253 @@
+"""Answering "who knows X?" from the graph: lookup, ranking and explanation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rapidfuzz import fuzz, process
+
+from bot.graph import RelationshipGraph
+from bot.identity.addresses import address_key, domain_of
+from bot.identity.organisations import name_key, organisation_domain
+from bot.scoring import PairStats, explain, to_score
+
+# A fuzzy match at or above this is taken; below it only offered as a hint.
+MATCH_CUTOFF = 86.0
+# Two candidates this close to each other are both offered instead of a guess.
+AMBIGUITY_MARGIN = 4.0
+HINT_CUTOFF = 55.0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    kind: str  # "organisation" | "person"
+    id: int
+    name: str
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    email: str | None
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Colleague:
+    person_id: int
+    name: str
+    email: str | None
+    slack_user_id: str | None
+    score: float
+    explanation: str
+    last_contact: datetime | None
+    contacts: tuple[Contact, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One of three outcomes: a ranking, a choice to make, or nothing found."""
+
+    query: str
+    match: Match | None = None
+    people: tuple[Colleague, ...] = ()
+    choices: tuple[Match, ...] = ()
+    suggestions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "query": self.query,
+            "match": None
+            if self.match is None
+            else {
+                "kind": self.match.kind,
+                "name": self.match.name,
+                "domains": list(self.match.domains),
+            },
+            "people": [
+                {
+                    "name": c.name,
+                    "email": c.email,
+                    "score": round(c.score, 1),
+                    "explanation": c.explanation,
+                    "last_contact": c.last_contact.isoformat() if c.last_contact else None,
+                    "contacts": [
+                        {"name": k.name, "email": k.email, "score": round(k.score, 1)}
+                        for k in c.contacts
+                    ],
+                }
+                for c in self.people
+            ],
+            "choices": [
+                {"kind": m.kind, "name": m.name, "domains": list(m.domains)}
+                for m in self.choices
+            ],
+            "suggestions": list(self.suggestions),
+        }
+
+
+@dataclass(slots=True)
+class NameIndex:
+    """Everything a query may name, keyed for exact and fuzzy lookup."""
+
+    keys: list[str] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    by_domain: dict[str, Match] = field(default_factory=dict)
+    by_email: dict[str, Match] = field(default_factory=dict)
+
+
+def build_index(graph: RelationshipGraph) -> NameIndex:
+    index = NameIndex()
+    for org in graph.orgs.values():
+        match = Match("organisation", org.id, org.name, org.domains)
+        index.keys.append(name_key(org.name))
+        index.matches.append(match)
+        for domain in org.domains:
+            index.by_domain[domain] = match
+            # "Bank of America" must find bankofamerica.com even before anyone
+            # renames the organisation from its domain.
+            label = domain.split(".")[0]
+            if label != name_key(org.name):
+                index.keys.append(label)
+                index.matches.append(match)
+    for person in graph.people.values():
+        if person.is_colleague:
+            continue
+        match = Match("person", person.id, person.name)
+        if person.name:
+            index.keys.append(_person_key(person.name))
+            index.matches.append(match)
+        if person.email:
+            index.by_email[address_key(person.email) or person.email.lower()] = match
+    return index
+
+
+def who_knows(
+    graph: RelationshipGraph,
+    index: NameIndex,
+    query: str,
+    *,
+    limit: int = 5,
+    viewer_id: int | None = None,
+) -> Answer:
+    """Rank the colleagues closest to whatever `query` names."""
+    query = " ".join(query.split())
+    if not query:
+        return Answer(query)
+    found = _lookup(index, query)
+    if isinstance(found, Answer):
+        return found
+    if found.kind == "organisation":
+        people = _rank_for_org(graph, found.id, limit)
+    else:
+        people = _rank_for_person(graph, found.id, limit)
+    return Answer(query, match=found, people=tuple(people))
+
+
+def _lookup(index: NameIndex, query: str) -> Match | Answer:
+    lowered = query.lower()
+    if "@" in lowered:
+        key = address_key(lowered)
+        if key and key in index.by_email:
+            return index.by_email[key]
+        if key:
+            lowered = domain_of(key)
+    if re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", lowered):
+        org_domain = organisation_domain(lowered) or lowered
+        for candidate in (lowered, org_domain):
+            if candidate in index.by_domain:
+                return index.by_domain[candidate]
+
+    wanted = name_key(query) if "@" not in query else name_key(lowered.split(".")[0])
+    exact = {m for k, m in zip(index.keys, index.matches, strict=True) if k == wanted}
+    person_key = _person_key(query)
+    exact |= {
+        m for k, m in zip(index.keys, index.matches, strict=True)
+        if m.kind == "person" and k == person_key
+    }
+    if len(exact) == 1:
+        return exact.pop()
+    if len(exact) > 1:
+        return Answer(query, choices=tuple(sorted(exact, key=lambda m: m.name))[:10])
+
+    scored = process.extract(
+        wanted or person_key, index.keys, scorer=fuzz.WRatio, limit=20,
+        score_cutoff=HINT_CUTOFF,
+    )
+    best: dict[Match, float] = {}
+    for _, score, position in scored:
+        match = index.matches[position]
+        best[match] = max(best.get(match, 0.0), score)
+    ranked = sorted(best.items(), key=lambda item: (-item[1], item[0].name))
+    strong = [m for m, s in ranked if s >= MATCH_CUTOFF]
+    if strong:
+        top_score = ranked[0][1]
+        close = [m for m, s in ranked if s >= MATCH_CUTOFF and top_score - s < AMBIGUITY_MARGIN]
+        if len(close) == 1:
+            return close[0]
+        return Answer(query, choices=tuple(close[:10]))
+    return Answer(query, suggestions=tuple(dict.fromkeys(m.name for m, _ in ranked[:5])))
+
+
+def _rank_for_org(graph: RelationshipGraph, org_id: int, limit: int) -> list[Colleague]:
+    config = graph.config
+    per_colleague: dict[int, list[tuple[int, PairStats]]] = {}
+    for contact in graph.contacts_of_org(org_id):
+        for colleague, stats in graph.colleagues_of(contact):
+            per_colleague.setdefault(colleague, []).append((contact, stats))
+    ranked = []
+    for colleague, links in per_colleague.items():
+        total = PairStats()
+        for _, stats in links:
+            total.add(stats)
+        ranked.append((to_score(total.effective(config), config), total, colleague, links))
+    ranked.sort(key=lambda item: (-item[0], -item[1].last, item[2]))
+    return [
+        _colleague(graph, colleague, score, total, links, people=len(links))
+        for score, total, colleague, links in ranked[:limit]
+    ]
+
+
+def _rank_for_person(graph: RelationshipGraph, contact: int, limit: int) -> list[Colleague]:
+    config = graph.config
+    ranked = [
+        (to_score(stats.effective(config), config), stats, colleague)
+        for colleague, stats in graph.colleagues_of(contact)
+    ]
+    ranked.sort(key=lambda item: (-item[0], -item[1].last, item[2]))
+    return [
+        _colleague(graph, colleague, score, stats, [(contact, stats)], people=None)
+        for score, stats, colleague in ranked[:limit]
+    ]
+
+
+def _colleague(graph, colleague, score, total, links, *, people) -> Colleague:
+    config = graph.config
+    person = graph.people[colleague]
+    contacts = sorted(
+        (
+            Contact(
+                graph.people[c].name, graph.people[c].email,
+                to_score(s.effective(config), config),
+            )
+            for c, s in links
+        ),
+        key=lambda k: (-k.score, k.name),
+    )
+    return Colleague(
+        person_id=colleague,
+        name=person.name,
+        email=person.email,
+        slack_user_id=person.slack_user_id,
+        score=score,
+        explanation=explain(total, people=people),
+        last_contact=datetime.fromtimestamp(total.last, UTC) if total.last else None,
+        contacts=tuple(contacts[:3]),
+    )
+
+
+def _person_key(name: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]+", " ", name.lower()).split())

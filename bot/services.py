@@ -1,0 +1,85 @@
+"""What the Slack handlers and scheduled jobs share: settings, database, graph, clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from bot.graph import RelationshipGraph, build_graph
+from bot.queries import Answer, NameIndex, build_index, who_knows
+from bot.scoring import ScoringConfig
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class GraphCache:
+    """The current graph and name index, rebuilt after captures, read by queries.
+
+    A rebuild makes a new graph and swaps it in whole, so a query running in a
+    worker thread always sees one consistent graph.
+    """
+
+    def __init__(
+        self, db: aiosqlite.Connection, *, config: ScoringConfig,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._clock = clock
+        self._current: tuple[RelationshipGraph, NameIndex] | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> tuple[RelationshipGraph, NameIndex]:
+        if self._current is None:
+            await self.refresh()
+        assert self._current is not None
+        return self._current
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            graph = await build_graph(self._db, as_of=self._clock(), config=self._config)
+            index = await asyncio.to_thread(build_index, graph)
+            self._current = (graph, index)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: aiosqlite.Connection
+    graphs: GraphCache
+    clock: Callable[[], datetime] = utc_now
+    # Tests slow this down to prove a slow query never blocks other users.
+    answer_hook: Callable[[Answer], None] | None = None
+    extras: dict = field(default_factory=dict)
+
+    async def who_knows(
+        self, query: str, *, limit: int = 5, viewer_id: int | None = None
+    ) -> Answer:
+        """Answer off the event loop: graph work runs in a worker thread."""
+        graph, index = await self.graphs.current()
+
+        def run() -> Answer:
+            answer = who_knows(graph, index, query, limit=limit, viewer_id=viewer_id)
+            if self.answer_hook is not None:
+                self.answer_hook(answer)
+            return answer
+
+        return await asyncio.to_thread(run)
+
+
+async def create_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now):
+    from storage.connection import connect
+
+    db = await connect(settings.db_path)
+    config = ScoringConfig(half_life_days=settings.half_life_days)
+    return Services(settings, db, GraphCache(db, config=config, clock=clock), clock=clock)

@@ -1,0 +1,63 @@
+"""Opening the SQLite database: WAL, foreign keys, migrations applied."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage.migrations import apply_migrations
+
+logger = logging.getLogger(__name__)
+
+
+class StorageError(RuntimeError):
+    """The database cannot be opened or migrated."""
+
+
+async def connect(path: Path | str) -> aiosqlite.Connection:
+    """Open the database at `path`, configured and migrated to the latest schema."""
+    target = str(path)
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = await aiosqlite.connect(target, isolation_level=None)
+    except Exception as exc:  # sqlite3 raises several types for a bad path
+        raise StorageError(f"cannot open database {target}: {exc}") from exc
+    db.row_factory = aiosqlite.Row
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA foreign_keys=ON")
+    # Two bot processes (or a CLI import beside the server) may share the file.
+    await db.execute("PRAGMA busy_timeout=10000")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        await apply_migrations(db)
+    except Exception:
+        await db.close()
+        raise
+    return db
+
+
+@asynccontextmanager
+async def open_db(path: Path | str) -> AsyncIterator[aiosqlite.Connection]:
+    db = await connect(path)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """All-or-nothing block of writes (IMMEDIATE, so writers queue rather than fail)."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    else:
+        await db.execute("COMMIT")
