@@ -20,8 +20,6 @@ def create_app(services: Services) -> AsyncApp:
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode has no signatures to check; HTTP mode always does.
         request_verification_enabled=not settings.socket_mode,
-        # The token is known up front; no auth.test round trip at start.
-        token_verification_enabled=False,
         process_before_response=False,
     )
     from handlers import errors, whoknows

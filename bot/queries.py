@@ -189,7 +189,12 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
         if len(close) == 1:
             return close[0]
         return Answer(query, choices=tuple(close[:10]))
-    return Answer(query, suggestions=tuple(dict.fromkeys(m.name for m, _ in ranked[:5])))
+    if not ranked:
+        # Nothing close: still name the nearest few so the user has somewhere to go.
+        nearest = process.extract(wanted or person_key, index.keys, scorer=fuzz.ratio, limit=10)
+        ranked = [(index.matches[position], score) for _, score, position in nearest]
+    names = dict.fromkeys(m.name for m, _ in ranked)
+    return Answer(query, suggestions=tuple(names)[:5])
 
 
 def _rank_for_org(graph: RelationshipGraph, org_id: int, limit: int) -> list[Colleague]:

@@ -76,6 +76,23 @@ class Services:
 
         return await asyncio.to_thread(run)
 
+    async def choice_query(self, kind: str, match_id: int) -> str | None:
+        """A query naming exactly this organisation or person, for choice buttons.
+
+        A domain or an email address is looked up exactly, so re-asking never
+        lands on the same ambiguous list again; the name is the last resort.
+        """
+        graph, _ = await self.graphs.current()
+        if kind == "organisation":
+            org = graph.orgs.get(match_id)
+            if org is None:
+                return None
+            return org.domains[0] if org.domains else org.name
+        person = graph.people.get(match_id)
+        if person is None:
+            return None
+        return person.email or person.name
+
 
 async def create_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now):
     from storage.connection import connect

@@ -6,10 +6,12 @@ import asyncio
 import email
 import email.parser
 import email.policy
+import email.utils
 import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from tests.fakes.google_api import GMAIL_METADATA_SCOPE, FakeGoogle
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SA_EMAIL = "rapport-sync@rapport-test.iam.gserviceaccount.com"
 ALICE = "alice@firm.example"
+FIRST_DATE = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
 READONLY = "https://www.googleapis.com/auth/gmail.readonly"
 CALENDAR_READONLY = "https://www.googleapis.com/auth/calendar.readonly"
 NOT_FOUND = {
@@ -51,7 +54,7 @@ def _headers(n: int, **extra: str) -> dict[str, str]:
     return {
         "From": f"Bob {n} <bob{n}@client.example>",
         "To": ALICE,
-        "Date": f"Mon, {n + 1:02d} Jan 2024 09:00:00 +0000",
+        "Date": email.utils.format_datetime(FIRST_DATE + timedelta(hours=n)),
         "Message-ID": f"<m{n}@client.example>",
         **extra,
     }
@@ -318,7 +321,7 @@ async def test_messages_get_returns_only_requested_headers_when_format_is_metada
     ]
     assert message["snippet"] == ""
     assert message["labelIds"] == ["INBOX", "UNREAD"]
-    assert message["internalDate"] == str(int(1704099600 * 1000))
+    assert message["internalDate"] == str(int(FIRST_DATE.timestamp() * 1000))
     assert message["historyId"] == str(stored.history_id)
 
 

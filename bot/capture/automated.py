@@ -9,6 +9,7 @@ look like a close contact of everyone else on the list.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ HEADER_NAMES = (
     "x-autoreply",
     "x-autorespond",
     "return-path",
+    "content-type",
 )
 
 # The one list of machine sender names, each mapped to its reason. Matched on
@@ -45,6 +47,11 @@ _MACHINE_SENDERS = {
     "notification": "sender:notifications",
     "notifications": "sender:notifications",
 }
+
+# Cheap pre-check so ordinary addresses skip the word-by-word lookups below.
+_MACHINE_HINT = re.compile(
+    r"reply|daemon|postmaster|bounce|notification",
+)
 
 # Precedence values that mark bulk or list mail (RFC 2076, RFC 3834 2).
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
@@ -74,6 +81,12 @@ def automated_reason(
             return "precedence:" + value
     if "x-autoreply" in headers or "x-autorespond" in headers:
         return "x-autoreply"
+    content_type = headers.get("content-type")
+    if content_type is not None and content_type.lstrip()[:16].lower() == (
+        "multipart/report"
+    ):
+        # Delivery reports, read receipts and abuse feedback (RFC 6522).
+        return "report"
     return_path = headers.get("return-path")
     if return_path is not None and return_path.strip() == "<>":
         # A null envelope sender is what RFC 5321 4.5.5 requires of bounces
@@ -87,7 +100,7 @@ def automated_reason(
 def sender_reason(address: str) -> str | None:
     """The reason when the address's local part is a machine role name."""
     local = address.rpartition("@")[0].lower()
-    if not local:
+    if not local or _MACHINE_HINT.search(local) is None:
         return None
     reason = _MACHINE_SENDERS.get(local)
     if reason is not None:

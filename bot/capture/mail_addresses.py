@@ -23,6 +23,12 @@ class Address:
     address: str
 
 
+# A dot-atom addr-spec, the common case, checked in one step; anything else
+# (quoted local parts, [literal] domains) goes through _valid.
+_PLAIN_ADDRESS = re.compile(
+    r'[^\s@"()<>\[\],;:\\\ufffd]+@[^\s@"()<>\[\],;:\\.\ufffd]+'
+    r'(?:\.[^\s@"()<>\[\],;:\\.\ufffd]+)*'
+)
 # Characters that make an element more than a bare addr-spec.
 _COMPLEX = re.compile(r'["()<>\\\s]')
 # Characters that matter when splitting a list at its top level.
@@ -60,6 +66,19 @@ _CHARSET_ALIASES = {
 def parse_address_list(value: str, problems: list[str]) -> list[Address]:
     """Every valid address in ``value``, in order; bad elements go to problems."""
     result: list[Address] = []
+    if _NEEDS_SPLITTER.search(value) is None:
+        # The bulk of real headers: bare addresses separated by commas.
+        for element in value.split(","):
+            element = element.strip()
+            if _PLAIN_ADDRESS.fullmatch(element) is not None:
+                result.append(Address("", element))
+            elif element:
+                found = _parse_element(element, [], problems)
+                if found:
+                    result.extend(found)
+                else:
+                    problems.append("bad-address:" + element[:40])
+        return result
     for element in _split_elements(value):
         comments: list[str] = []
         text = element
@@ -107,8 +126,6 @@ def decode_words(text: str, problems: list[str]) -> str:
 
 def _split_elements(value: str) -> list[str]:
     """Split at top-level commas; group names ("Team:" ... ";") are dropped."""
-    if not _NEEDS_SPLITTER.search(value):
-        return value.split(",")
     elements: list[str] = []
     start = 0
     depth = 0
@@ -154,14 +171,14 @@ def _parse_element(
 ) -> list[Address]:
     """Addresses in one list element whose comments were already taken out."""
     if not _COMPLEX.search(element):
-        if _valid(element):
+        if _PLAIN_ADDRESS.fullmatch(element) is not None or _valid(element):
             return [Address(_comment_name(comments, problems), element)]
         return []
 
     match = _NAME_ANGLE.match(element) or _QUOTED_ANGLE.match(element)
     if match is not None:
         address = _addr_spec(match.group(2))
-        if not _valid(address):
+        if _PLAIN_ADDRESS.fullmatch(address) is None and not _valid(address):
             return []
         name = _clean_name(match.group(1), problems)
         return [Address(name or _comment_name(comments, problems), address)]
@@ -262,7 +279,7 @@ def _clean_name(name: str, problems: list[str]) -> str:
 def _valid(address: str) -> bool:
     """One @ with a plausible local part and domain on either side."""
     local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
+    if not at or not local or not domain or "\ufffd" in address:
         return False
     if "@" in local and not local.startswith('"'):
         return False

@@ -33,11 +33,18 @@ class MailHeaders:
 
 
 _ADDRESS_FIELDS = (b"from", b"to", b"cc")
-_WANTED = frozenset(
-    (b"from", b"to", b"cc", b"date", b"message-id")
-    + tuple(name.encode() for name in HEADER_NAMES)
+_WANTED_HEADER = re.compile(
+    rb"\n("
+    + b"|".join(
+        re.escape(name)
+        for name in (b"from", b"to", b"cc", b"date", b"message-id")
+        + tuple(name.encode() for name in HEADER_NAMES)
+    )
+    + rb")[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)",
+    re.IGNORECASE,
 )
 _BASIC = frozenset((b"from", b"to", b"cc", b"date", b"message-id"))
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _ID_NOISE = re.compile(r"\([^()]*\)|\s+")
 
@@ -55,7 +62,7 @@ def parse_headers(raw: bytes, *, fallback_date: datetime | None = None) -> MailH
     values = found.get(b"from")
     if values:
         # Two From headers happen (broken mailers); the first is the author.
-        senders = parse_address_list(_decode_address(values[0], problems), problems)
+        senders = _addresses(values[0], problems)
         if senders:
             sender = senders[0]
 
@@ -91,36 +98,18 @@ def parse_headers(raw: bytes, *, fallback_date: datetime | None = None) -> MailH
 def _collect(raw: bytes) -> dict[bytes, list[bytes]]:
     """Unfolded raw values of the wanted headers, in order of appearance.
 
-    Lines that are neither a header nor a continuation (a stray "From "
-    envelope line, a broken fold) are skipped rather than ending the block:
-    the readers already cut the block at the blank line.
+    One regex pass finds them; lines that are neither a header nor a fold
+    (a stray "From " envelope line, a broken fold) are passed over.
     """
-    found: dict[bytes, list[list[bytes]]] = {}
-    current: list[bytes] | None = None
-    for line in raw.split(b"\n"):
-        if not line or line == b"\r":
-            break
-        first = line[0]
-        if first == 32 or first == 9:  # space, tab: a folded continuation
-            if current is not None:
-                current.append(line)
-            continue
-        colon = line.find(b":")
-        if colon <= 0:
-            current = None
-            continue
-        name = line[:colon].rstrip().lower()
-        if name in _WANTED:
-            current = [line[colon + 1 :]]
-            values = found.get(name)
-            if values is None:
-                found[name] = values = []
-            values.append(current)
+    found: dict[bytes, list[bytes]] = {}
+    for name, value in _WANTED_HEADER.findall(b"\n" + raw):
+        name = name.lower()
+        values = found.get(name)
+        if values is None:
+            found[name] = [value]
         else:
-            current = None
-    return {
-        name: [b"".join(parts) for parts in values] for name, values in found.items()
-    }
+            values.append(value)
+    return found
 
 
 def _recipients(values: list[bytes] | None, problems: list[str]) -> list[Address]:
@@ -129,7 +118,7 @@ def _recipients(values: list[bytes] | None, problems: list[str]) -> list[Address
     result: list[Address] = []
     seen: set[str] = set()
     for value in values:  # repeated To/Cc headers are merged
-        for address in parse_address_list(_decode_address(value, problems), problems):
+        for address in _addresses(value, problems):
             key = address.address.lower()
             if key not in seen:
                 seen.add(key)
@@ -156,23 +145,34 @@ def _date(
 def _message_id(text: str) -> str | None:
     match = _ANGLE_ID.search(text)
     value = match.group(1) if match is not None else text
-    if "(" in value or " " in value or "\t" in value or "\r" in value:
+    if "(" in value or " " in value or "\n" in value or "\t" in value:
         value = _ID_NOISE.sub("", value)
     value = value.strip()
     return value or None
 
 
-def _decode_address(value: bytes, problems: list[str]) -> str:
+def _addresses(value: bytes, problems: list[str]) -> list[Address]:
     try:
-        return value.decode("utf-8")
+        return parse_address_list(value.decode("utf-8"), problems)
     except UnicodeDecodeError:
         pass
     if "encoding" not in problems:
         problems.append("encoding")
-    try:
-        return value.decode("cp1252")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
+    if _UTF8_SEQUENCE.search(value) is not None:
+        # Mostly UTF-8 with a cut or stray byte: keep the readable part.
+        text = value.decode("utf-8", "replace")
+    else:
+        # Raw 8-bit names from old Windows/Latin-1 mailers.
+        text = value.decode("cp1252", "replace")
+    result = []
+    for address in parse_address_list(text, problems):
+        if address.address.isascii():
+            result.append(address)
+        else:
+            # Non-ASCII addresses are only meaningful in UTF-8 (RFC 6532);
+            # guessed from 8-bit bytes they would never match the real one.
+            problems.append("bad-address:" + address.address[:40])
+    return result
 
 
 def _decode_plain(value: bytes) -> str:
