@@ -22,8 +22,21 @@ def create_app(services: Services) -> AsyncApp:
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
     )
-    from handlers import errors, whoknows
+    from handlers import (
+        app_home,
+        client_card,
+        errors,
+        log_interaction,
+        rapport_command,
+        reminder_actions,
+        whoknows,
+    )
 
     errors.register(app, services)
     whoknows.register(app, services)
+    reminder_actions.register(app, services)
+    log_interaction.register(app, services)
+    client_card.register(app, services)
+    app_home.register(app, services)
+    rapport_command.register(app, services)
     return app

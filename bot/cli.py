@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+SYNC_SOURCES = ("slack", "gmail", "calendar")
+
+
 class UsageError(Exception):
     """Bad command-line input, explained to the user."""
 
@@ -71,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the Slack app (Socket Mode or HTTP)")
     serve.set_defaults(run=_run_serve)
+
+    sync = sub.add_parser("sync", help="capture from Slack, Gmail and Calendar once")
+    sync.add_argument(
+        "source", nargs="?", default="all", choices=["all", *SYNC_SOURCES]
+    )
+    sync.set_defaults(run=_run_sync)
     return parser
 
 
@@ -95,7 +104,13 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         raise UsageError(f"{args.path} does not exist")
-    summary = await run_file_import(settings, kind=args.kind, path=args.path)
+    from bot.capture.slack_export import SlackExportError
+    from storage.connection import StorageError
+
+    try:
+        summary = await run_file_import(settings, kind=args.kind, path=args.path)
+    except (SlackExportError, StorageError) as exc:
+        raise UsageError(str(exc)) from exc
     print(summary.line())
     return 0
 
@@ -148,6 +163,31 @@ async def _run_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_slack()
     await serve(settings)
     return 0
+
+
+async def _run_sync(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.capture.sync import run_capture
+    from bot.services import create_services
+
+    sources = SYNC_SOURCES if args.source == "all" else (args.source,)
+    services = await create_services(settings)
+    try:
+        with tqdm(unit=" items", disable=not sys.stderr.isatty()) as bar:
+
+            def progress(source: str, done: int) -> None:
+                bar.set_description(source, refresh=False)
+                bar.update(done)
+
+            summaries = await run_capture(
+                services, sources=sources, progress=progress, refresh=False
+            )
+    finally:
+        await services.db.close()
+    for summary in summaries:
+        print(summary.line())
+    return 0 if all(summary.ok for summary in summaries) else 1
 
 
 if __name__ == "__main__":

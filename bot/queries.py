@@ -256,3 +256,48 @@ def _colleague(graph, colleague, score, total, links, *, people) -> Colleague:
 
 def _person_key(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s]+", " ", name.lower()).split())
+
+
+# Public entry points for other surfaces (the CRM's /log, /client and selects):
+# the same matching as who_knows, so a name finds the same thing everywhere.
+
+
+def lookup(index: NameIndex, query: str) -> Match | Answer:
+    """What `query` names: one match, or an Answer with choices or suggestions."""
+    query = " ".join(query.split())
+    if not query:
+        return Answer(query)
+    return _lookup(index, query)
+
+
+def search_names(
+    index: NameIndex, text: str, *, kind: str | None = None, limit: int = 20
+) -> list[Match]:
+    """Type-ahead: matches for partial `text`, prefix hits first, then fuzzy ones."""
+    wanted = name_key(text) if kind == "organisation" else _person_key(text)
+    results: dict[Match, float] = {}
+    for key, match in zip(index.keys, index.matches, strict=True):
+        if kind is not None and match.kind != kind:
+            continue
+        if not wanted or key.startswith(wanted) or match.name.lower().startswith(
+            text.strip().lower()
+        ):
+            results[match] = max(results.get(match, 0.0), 200.0)
+    if wanted and len(results) < limit:
+        scored = process.extract(
+            wanted, index.keys, scorer=fuzz.WRatio, limit=limit * 4,
+            score_cutoff=HINT_CUTOFF,
+        )
+        for _, score, position in scored:
+            match = index.matches[position]
+            if kind is None or match.kind == kind:
+                results[match] = max(results.get(match, 0.0), score)
+    ranked = sorted(results.items(), key=lambda item: (-item[1], item[0].name.lower()))
+    return [match for match, _ in ranked[:limit]]
+
+
+def rank_colleagues_for_org(
+    graph: RelationshipGraph, org_id: int, *, limit: int = 5
+) -> list[Colleague]:
+    """The colleagues closest to an organisation, ranked as who_knows ranks them."""
+    return _rank_for_org(graph, org_id, limit)

@@ -55,28 +55,42 @@ async def serve(
 
     settings.require_slack()
     stop = stop or asyncio.Event()
+    older_tasks = asyncio.all_tasks()
     services = await create_services(settings)
     scheduler = None
     try:
         await services.graphs.refresh()
         app = create_app(services)
-        # Imported here: the scheduler is optional to the rest of the server.
+        # Imported late so this module (and tests of the Slack front) load
+        # without the scheduler and its jobs.
         from bot.scheduler import start_scheduler
 
         scheduler = start_scheduler(services, app.client)
         with _stop_on_signals(stop):
-            if settings.socket_mode:
-                await _run_socket_mode(app, settings, stop)
-            else:
-                await _run_http(app, settings, host=host, stop=stop)
+            await run_app(app, settings, host=host, stop=stop)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        # Answers started after an ack may still be running; let them finish
+        # before their database goes away.
+        await _finish_pending_tasks(older_tasks, SHUTDOWN_GRACE_SECONDS)
         await services.db.close()
         logger.info("Rapport stopped")
 
 
-async def _run_socket_mode(app: AsyncApp, settings: Settings, stop: asyncio.Event) -> None:
+async def run_app(
+    app: AsyncApp, settings: Settings, *, host: str = "0.0.0.0", stop: asyncio.Event
+) -> None:
+    """Feed Slack's requests to `app` until `stop` is set."""
+    if settings.socket_mode:
+        await _run_socket_mode(app, settings, stop)
+    else:
+        await _run_http(app, settings, host=host, stop=stop)
+
+
+async def _run_socket_mode(
+    app: AsyncApp, settings: Settings, stop: asyncio.Event
+) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     handler = AsyncSocketModeHandler(app, settings.slack_app_token)
@@ -101,6 +115,21 @@ async def _run_http(
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+async def _finish_pending_tasks(older: set[asyncio.Task], timeout: float) -> None:
+    """Wait for tasks started since `older` was taken (listener work, jobs)."""
+    current = asyncio.current_task()
+    pending = [
+        t
+        for t in asyncio.all_tasks()
+        if t is not current and t not in older and not t.done()
+    ]
+    if not pending:
+        return
+    _, still_running = await asyncio.wait(pending, timeout=timeout)
+    if still_running:
+        logger.warning("%d tasks still running at shutdown", len(still_running))
 
 
 class _stop_on_signals:

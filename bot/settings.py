@@ -36,12 +36,16 @@ class Settings:
     google_token_uri: str | None = None
     google_api_url: str | None = None
     google_oauth_tokens_dir: Path | None = None
+    google_max_messages: int = 1000
+    google_sync_days: int = 365
     sync_interval_minutes: int = 30
     digest_channel: str | None = None
     digest_weekday: int = 0
     digest_hour: int = 9
     cold_after_days: int = 45
     default_timezone: str = "UTC"
+    reminder_hour: int = 9
+    delivery_grace_hours: int = 12
 
     @property
     def socket_mode(self) -> bool:
@@ -94,12 +98,18 @@ def _parse(env: Mapping[str, str]) -> Settings:
         google_token_uri=text("RAPPORT_GOOGLE_TOKEN_URI"),
         google_api_url=text("RAPPORT_GOOGLE_API_URL"),
         google_oauth_tokens_dir=_path(env, "RAPPORT_GOOGLE_OAUTH_TOKENS_DIR"),
+        google_max_messages=_int(env, "RAPPORT_GOOGLE_MAX_MESSAGES", 1000, low=1),
+        google_sync_days=_int(env, "RAPPORT_GOOGLE_SYNC_DAYS", 365, low=1),
         sync_interval_minutes=_int(env, "RAPPORT_SYNC_INTERVAL_MINUTES", 30, low=1),
         digest_channel=text("RAPPORT_DIGEST_CHANNEL"),
         digest_weekday=_int(env, "RAPPORT_DIGEST_WEEKDAY", 0, low=0, high=6),
         digest_hour=_int(env, "RAPPORT_DIGEST_HOUR", 9, low=0, high=23),
         cold_after_days=_int(env, "RAPPORT_COLD_AFTER_DAYS", 45, low=1),
         default_timezone=_timezone(env, "RAPPORT_DEFAULT_TIMEZONE"),
+        reminder_hour=_int(env, "RAPPORT_REMINDER_HOUR", 9, low=0, high=23),
+        delivery_grace_hours=_int(
+            env, "RAPPORT_DELIVERY_GRACE_HOURS", 12, low=1, high=24 * 6
+        ),
     )
 
 

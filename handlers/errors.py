@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_bolt.async_app import AsyncApp
@@ -12,6 +13,9 @@ from slack_sdk.errors import SlackClientError
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
+
+# How often Bolt's HTTP dispatcher checks whether a listener has called ack().
+_BOLT_ACK_POLL_SECONDS = 0.01
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again in a minute."
 
@@ -40,6 +44,13 @@ def register(app: AsyncApp, services: Services) -> None:
 async def handle_error(
     error: Exception, request: AsyncBoltRequest, response: BoltResponse | None
 ) -> BoltResponse | None:
+    if response is None:
+        # Already acknowledged. Bolt's runner resets the ack to None once this
+        # handler returns, while its dispatcher polls every 10 ms for the ack
+        # to become the HTTP response: a listener failing within those 10 ms
+        # would leave Slack waiting 3 s for a 404. Yielding past one poll
+        # interval first lets the dispatcher send the 200 it already has.
+        await asyncio.sleep(_BOLT_ACK_POLL_SECONDS * 2)
     body = request.body if isinstance(request.body, dict) else {}
     kind = _request_kind(body)
     if isinstance(error, UserFacingError):
@@ -70,7 +81,9 @@ async def _tell_user(request: AsyncBoltRequest, body: dict, text: str) -> None:
     context = request.context
     try:
         if context.response_url:
-            await context.respond(text=text, response_type="ephemeral", replace_original=False)
+            await context.respond(
+                text=text, response_type="ephemeral", replace_original=False
+            )
         elif context.user_id and context.channel_id:
             await context.client.chat_postEphemeral(
                 channel=context.channel_id, user=context.user_id, text=text

@@ -21,7 +21,9 @@ ANSWER_LIMIT = 5
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command(COMMAND)
-    async def whoknows_command(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+    async def whoknows_command(
+        ack: AsyncAck, command: dict, respond: AsyncRespond
+    ) -> None:
         query = " ".join(str(command.get("text") or "").split())
         if not query:
             # No graph work to wait for: the help is the acknowledgement itself.
@@ -35,7 +37,9 @@ def register(app: AsyncApp, services: Services) -> None:
         )
 
     @app.action(blocks.CHOICE_ACTION)
-    async def whoknows_choice(ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond) -> None:
+    async def whoknows_choice(
+        ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
+    ) -> None:
         await ack()
         choice = blocks.parse_choice_value(str(action.get("value") or ""))
         query = await services.choice_query(*choice) if choice else None
@@ -43,18 +47,26 @@ def register(app: AsyncApp, services: Services) -> None:
             logger.warning("A /whoknows choice named nothing in the current graph")
             return
         await answer_query(
-            services, query=query, user_id=_user_id(body), respond=respond,
+            services,
+            query=query,
+            user_id=_user_id(body),
+            respond=respond,
             replace_original=True,
         )
 
     @app.action(re.compile(rf"^{blocks.SUGGESTION_ACTION}_\d+$"))
-    async def whoknows_suggestion(ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond) -> None:
+    async def whoknows_suggestion(
+        ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
+    ) -> None:
         await ack()
         query = " ".join(str(action.get("value") or "").split())
         if not query:
             return
         await answer_query(
-            services, query=query, user_id=_user_id(body), respond=respond,
+            services,
+            query=query,
+            user_id=_user_id(body),
+            respond=respond,
             replace_original=True,
         )
 
@@ -83,7 +95,8 @@ async def answer_query(
             response.status_code,
         )
         response = await respond(
-            text=message["text"], response_type="ephemeral",
+            text=message["text"],
+            response_type="ephemeral",
             replace_original=replace_original,
         )
     logger.info(

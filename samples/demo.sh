@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet .
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e .
 export RAPPORT_DB=demo.db RAPPORT_INTERNAL_DOMAINS=enron.com
 rm -f demo.db demo.db-wal demo.db-shm
 .venv/bin/rapport import mbox samples/enron-headers.mbox

@@ -98,7 +98,9 @@ async def recipient_by_slack_id(
     return _recipient(row) if row else None
 
 
-async def person_id_for_slack(db: aiosqlite.Connection, slack_user_id: str) -> int | None:
+async def person_id_for_slack(
+    db: aiosqlite.Connection, slack_user_id: str
+) -> int | None:
     async with db.execute(
         "SELECT id FROM people WHERE slack_user_id = ?", (slack_user_id,)
     ) as cursor:
@@ -127,7 +129,9 @@ async def delivery_statuses(
     found: dict[DeliveryKey, DeliveryRow] = {}
     for chunk in chunked(sorted(set(keys)), 300):
         where = " OR ".join(["(kind = ? AND target = ? AND period = ?)"] * len(chunk))
-        params = [value for key in chunk for value in (key.kind, key.target, key.period)]
+        params = [
+            value for key in chunk for value in (key.kind, key.target, key.period)
+        ]
         async with db.execute(_DELIVERY_SQL + f" WHERE {where}", params) as cursor:
             for row in await cursor.fetchall():
                 delivery = _delivery(row)
@@ -169,12 +173,12 @@ async def claim_delivery(
     owner: str,
     now: datetime,
     due_at: datetime,
-) -> bool:
-    """Take the right to post `key`, in a transaction of its own; False: skip it.
+) -> int:
+    """Take the right to post `key`, in a transaction of its own.
 
-    A new key is inserted; a row waiting for a retry is taken over once its
-    time has come. Everything else (sent, skipped, claimed by someone else,
-    unknown) belongs to somebody already.
+    Returns the attempt number (1 for a new key), or 0: skip it. A row waiting
+    for a retry is taken over once its time has come; everything else (sent,
+    skipped, empty, claimed by someone else, unknown) is somebody else's.
     """
     stamp = iso(now)
     async with transaction(db):
@@ -185,15 +189,16 @@ async def claim_delivery(
             (key.kind, key.target, key.period, owner, iso(due_at), stamp),
         )
         if cursor.rowcount == 1:
-            return True
-        cursor = await db.execute(
+            return 1
+        async with db.execute(
             "UPDATE deliveries SET status = 'claimed', owner = ?, claimed_at = ?,"
             " attempts = attempts + 1, next_attempt_at = NULL"
             " WHERE kind = ? AND target = ? AND period = ?"
-            " AND status = 'retry' AND next_attempt_at <= ?",
+            " AND status = 'retry' AND next_attempt_at <= ? RETURNING attempts",
             (owner, stamp, key.kind, key.target, key.period, stamp),
-        )
-        return cursor.rowcount == 1
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return rows[0][0] if rows else 0
 
 
 async def finish_delivery(
@@ -215,9 +220,16 @@ async def finish_delivery(
         " WHERE kind = ? AND target = ? AND period = ? AND owner = ?"
         " AND status = 'claimed'",
         (
-            status, iso(now), error, slack_channel, slack_ts,
+            status,
+            iso(now),
+            error,
+            slack_channel,
+            slack_ts,
             iso(next_attempt_at) if next_attempt_at else None,
-            key.kind, key.target, key.period, owner,
+            key.kind,
+            key.target,
+            key.period,
+            owner,
         ),
     )
 
@@ -303,3 +315,48 @@ async def _org_rows(
     }
     async with db.execute(sql, params) as cursor:
         return [OrgActivity(*row) for row in await cursor.fetchall()]
+
+
+async def mark_stale_claims(
+    db: aiosqlite.Connection, *, claimed_before: datetime, now: datetime
+) -> list[DeliveryKey]:
+    """Claims nobody finished (the process died mid-send) become `unknown`."""
+    # Looked for first: most ticks find none and need not take the write lock.
+    async with db.execute(
+        "SELECT 1 FROM deliveries WHERE status = 'claimed' AND claimed_at < ? LIMIT 1",
+        (iso(claimed_before),),
+    ) as cursor:
+        if await cursor.fetchone() is None:
+            return []
+    async with db.execute(
+        "UPDATE deliveries SET status = 'unknown', error = 'abandoned_claim',"
+        " finished_at = ? WHERE status = 'claimed' AND claimed_at < ?"
+        " RETURNING kind, target, period",
+        (iso(now), iso(claimed_before)),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [DeliveryKey(*row) for row in rows]
+
+
+# Follow-ups ------------------------------------------------------------------------
+
+
+async def followup_owners_due(
+    db: aiosqlite.Connection, *, first_day: str, last_day: str
+) -> list[int]:
+    """Loggers with an open follow-up due between two YYYY-MM-DD days (inclusive).
+
+    "Only me" follow-ups count too: a reminder goes to its own author.
+
+    Only ids: the follow-ups themselves are read through storage.crm, per owner,
+    which applies the visibility rule. This saves a query per colleague per tick.
+    """
+    async with db.execute(
+        "SELECT DISTINCT li.logger_id FROM followups f"
+        " JOIN logged_interactions li ON li.id = f.logged_id"
+        " WHERE f.done_at IS NULL"
+        " AND COALESCE(f.snoozed_until, f.due_on) BETWEEN ? AND ?"
+        " ORDER BY li.logger_id",
+        (first_day, last_day),
+    ) as cursor:
+        return [row[0] for row in await cursor.fetchall()]

@@ -78,3 +78,25 @@ async def count_rows(db: aiosqlite.Connection) -> dict[str, int]:
         async with db.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
             counts[table] = (await cursor.fetchone())[0]
     return counts
+
+
+async def record_import_run(
+    db: aiosqlite.Connection,
+    *,
+    source: str,
+    target: str,
+    started_at: str,
+    finished_at: str,
+    counts: dict[str, int],
+    details: str,
+) -> None:
+    """Keep a history of imports and syncs for admins (`import_runs`)."""
+    await db.execute(
+        "INSERT INTO import_runs (source, target, started_at, finished_at, imported,"
+        " duplicates, automated, bad, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            source, target, started_at, finished_at, counts.get("imported", 0),
+            counts.get("duplicates", 0), counts.get("automated", 0),
+            counts.get("bad", 0), details,
+        ),
+    )

@@ -301,12 +301,7 @@ class SlackHarness:
         }
         payload: dict = {
             "type": "block_actions",
-            "user": {
-                "id": user_id,
-                "username": DEFAULT_USER_NAME,
-                "name": DEFAULT_USER_NAME,
-                "team_id": self.team_id,
-            },
+            "user": self._user(user_id),
             "api_app_id": self.fake.state.app_id,
             "token": "legacy-verification-token",
             "team": {"id": self.team_id, "domain": "rapport-test"},
@@ -331,6 +326,100 @@ class SlackHarness:
             f"actions/{next(self._ids)}"
         )
         return payload
+
+    def view_submission(
+        self,
+        callback_id: str,
+        *,
+        values: dict[str, dict[str, dict]] | None = None,
+        private_metadata: str = "",
+        user_id: str = DEFAULT_USER_ID,
+        view_id: str = "V0FAKE00001",
+    ) -> dict:
+        """A modal submitted; `values` is view.state.values as Slack nests it.
+
+        e.g. {"who_block": {"who": {"type": "plain_text_input", "value": "Jane"}}}
+        """
+        return {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "rapport-test"},
+            "user": self._user(user_id),
+            "api_app_id": self.fake.state.app_id,
+            "token": "legacy-verification-token",
+            "trigger_id": self.fake.state.issue_trigger_id(),
+            "is_enterprise_install": False,
+            "view": {
+                "id": view_id,
+                "team_id": self.team_id,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values or {}},
+                "hash": f"{int(time.time())}.abcdef",
+                "title": {"type": "plain_text", "text": "Rapport"},
+                "blocks": [],
+                "external_id": "",
+                "root_view_id": view_id,
+                "previous_view_id": None,
+                "app_id": self.fake.state.app_id,
+                "bot_id": self.fake.state.bot_id,
+            },
+            "response_urls": [],
+        }
+
+    def global_shortcut(
+        self, callback_id: str, *, user_id: str = DEFAULT_USER_ID
+    ) -> dict:
+        return {
+            "type": "shortcut",
+            "callback_id": callback_id,
+            "team": {"id": self.team_id, "domain": "rapport-test"},
+            "user": self._user(user_id),
+            "api_app_id": self.fake.state.app_id,
+            "token": "legacy-verification-token",
+            "trigger_id": self.fake.state.issue_trigger_id(),
+            "action_ts": f"{int(time.time())}.000400",
+            "is_enterprise_install": False,
+        }
+
+    def message_shortcut(
+        self,
+        callback_id: str,
+        *,
+        message: dict,
+        user_id: str = DEFAULT_USER_ID,
+        channel_id: str = DEFAULT_CHANNEL_ID,
+        response_url: str | None = None,
+    ) -> dict:
+        """A message shortcut on `message` (a dict with at least ts and user)."""
+        return {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": self.team_id, "domain": "rapport-test"},
+            "user": self._user(user_id),
+            "channel": {"id": channel_id, "name": DEFAULT_CHANNEL_NAME},
+            "api_app_id": self.fake.state.app_id,
+            "token": "legacy-verification-token",
+            "trigger_id": self.fake.state.issue_trigger_id(),
+            "message_ts": message["ts"],
+            "message": {"type": "message", **message},
+            "response_url": response_url
+            or self.fake.response_url(f"shortcuts/{next(self._ids)}"),
+            "action_ts": f"{int(time.time())}.000500",
+            "is_enterprise_install": False,
+        }
+
+    def _user(self, user_id: str) -> dict:
+        found = self.fake.state.find_user(user_id) or {}
+        name = found.get(
+            "name", DEFAULT_USER_NAME if user_id == DEFAULT_USER_ID else ""
+        )
+        return {
+            "id": user_id,
+            "username": name,
+            "name": name,
+            "team_id": self.team_id,
+        }
 
     # Observing effects -----------------------------------------------------------
 
@@ -394,6 +483,7 @@ async def running_slack_app(
     Pass a started `fake` to share one between apps; it is then left running.
     """
     clock = clock or FakeClock()
+    older_tasks = asyncio.all_tasks()
     own_fake = fake is None
     fake = fake or FakeSlackApi()
     if own_fake:
@@ -436,15 +526,21 @@ async def running_slack_app(
         if runner is not None:
             await runner.cleanup()
         # Listener tasks started after an ack may still be finishing their posts.
-        await _drain_background_tasks()
+        await _drain_background_tasks(older_tasks)
         if services is not None:
             await services.db.close()
         if own_fake:
             await fake.stop()
 
 
-async def _drain_background_tasks(timeout: float = 2.0) -> None:
+async def _drain_background_tasks(
+    older: set[asyncio.Task], timeout: float = 2.0
+) -> None:
     current = asyncio.current_task()
-    pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    pending = [
+        t
+        for t in asyncio.all_tasks()
+        if t is not current and t not in older and not t.done()
+    ]
     if pending:
         await asyncio.wait(pending, timeout=timeout)

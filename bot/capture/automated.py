@@ -81,19 +81,21 @@ def automated_reason(
             return "precedence:" + value
     if "x-autoreply" in headers or "x-autorespond" in headers:
         return "x-autoreply"
-    content_type = headers.get("content-type")
-    if content_type is not None and content_type.lstrip()[:16].lower() == (
-        "multipart/report"
-    ):
-        # Delivery reports, read receipts and abuse feedback (RFC 6522).
-        return "report"
     return_path = headers.get("return-path")
     if return_path is not None and return_path.strip() == "<>":
         # A null envelope sender is what RFC 5321 4.5.5 requires of bounces
         # and other automatic notifications.
         return "return-path:null"
     if sender_address:
-        return sender_reason(sender_address)
+        reason = sender_reason(sender_address)
+        if reason is not None:
+            return reason
+    content_type = headers.get("content-type")
+    if content_type is not None and content_type.lstrip()[:16].lower() == (
+        "multipart/report"
+    ):
+        # Delivery reports, read receipts and abuse feedback (RFC 6522).
+        return "report"
     return None
 
 

@@ -8,7 +8,6 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import aiosqlite
 
@@ -227,7 +226,3 @@ def fingerprint_key(
     cc = sorted(a.key for a, role in recipients if role == "cc")
     text = f"{sender_key}|{occurred_at}|{','.join(to)}|{','.join(cc)}"
     return "fp:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
-def to_utc_iso(moment: datetime) -> str:
-    return moment.isoformat()

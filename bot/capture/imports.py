@@ -12,6 +12,8 @@ from tqdm import tqdm
 from bot.capture.email_import import EmailImporter, Exclusions, ImportSummary
 from bot.settings import Settings
 from storage.connection import open_db
+from storage.interactions import record_import_run
+from storage.people import now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +40,25 @@ async def run_file_import(
             internal_domains=settings.internal_domains,
             exclusions=exclusions_from(settings),
         )
+        started = now_iso()
         with tqdm(
             desc=f"importing {path.name}", unit=" msg", disable=not sys.stderr.isatty()
         ) as progress:
             summary = await importer.add_all(_messages(kind, path), progress=progress)
+        await record_import_run(
+            db,
+            source=kind,
+            target=str(path),
+            started_at=started,
+            finished_at=now_iso(),
+            counts={
+                "imported": summary.imported,
+                "duplicates": summary.duplicates,
+                "automated": summary.automated,
+                "bad": sum(summary.bad.values()),
+            },
+            details=summary.line(),
+        )
     logger.info("%s", summary.line())
     return summary
 

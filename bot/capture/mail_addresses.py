@@ -19,6 +19,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Address:
+    """A display name (decoded, whitespace collapsed, may be "") and addr-spec.
+
+    ``address`` keeps the case it was written in; compare case-insensitively.
+    """
+
     name: str
     address: str
 

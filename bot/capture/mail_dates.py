@@ -76,21 +76,18 @@ class DateParse:
 
 def parse_mail_date(value: str) -> DateParse:
     """Parse a Date header value; ``when`` is None when it cannot be trusted."""
-    text = value
-    if "(" in text:
-        # Comments may sit anywhere, even between hour and minute (RFC 5322 A.6.3).
-        for _ in range(3):
-            stripped = _COMMENT.sub(" ", text)
-            if stripped == text:
-                break
-            text = stripped
-    if "\n" in text or "\t" in text or "  " in text:
-        text = " ".join(text.split())
-    text = text.strip()
+    text = value.strip()
     if not text:
         return DateParse(None)
-
     match = _RFC_DATE.match(text)
+    if match is None or match.group(7).startswith("("):
+        # Comments may sit anywhere, even between hour and minute (RFC 5322
+        # A.6.3); a trailing "(PDT)" after the zone needs no removal.
+        text = _without_comments(text)
+        if not text:
+            return DateParse(None)
+        match = _RFC_DATE.match(text)
+
     if match is not None:
         day, month, year, hour, minute, second, zone = match.groups()
         month_number = _MONTHS.get(month.lower())
@@ -103,6 +100,14 @@ def parse_mail_date(value: str) -> DateParse:
     if parsed.when is not None:
         return DateParse(parsed.when, ("date-nonstandard",) + parsed.notes)
     return parsed
+
+
+def _without_comments(text: str) -> str:
+    for _ in range(3):  # nested comments come off one level per pass
+        if "(" not in text:
+            break
+        text = _COMMENT.sub(" ", text)
+    return " ".join(text.split())
 
 
 def parse_envelope_date(line: bytes) -> datetime | None:

@@ -22,6 +22,15 @@ __all__ = ["Address", "MailHeaders", "parse_headers"]
 
 @dataclass(slots=True)
 class MailHeaders:
+    """What Rapport keeps of one message; see parse_headers for the rules.
+
+    ``date`` is timezone-aware UTC. ``date_status`` is "ok", "missing" or
+    "malformed"; in the last two cases ``date`` holds the fallback (or None).
+    ``automated`` names why the message is bulk or machine mail, else None.
+    ``problems`` holds short notes such as "bad-address:<element>",
+    "encoding", "date-zone:<token>", "date-nonstandard", "date-out-of-range".
+    """
+
     message_id: str | None
     sender: Address | None
     to: list[Address]
@@ -32,7 +41,6 @@ class MailHeaders:
     problems: list[str] = field(default_factory=list)
 
 
-_ADDRESS_FIELDS = (b"from", b"to", b"cc")
 _WANTED_HEADER = re.compile(
     rb"\n("
     + b"|".join(
@@ -153,9 +161,11 @@ def _message_id(text: str) -> str | None:
 
 def _addresses(value: bytes, problems: list[str]) -> list[Address]:
     try:
-        return parse_address_list(value.decode("utf-8"), problems)
+        text = value.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:
+        return parse_address_list(text, problems)
     if "encoding" not in problems:
         problems.append("encoding")
     if _UTF8_SEQUENCE.search(value) is not None:

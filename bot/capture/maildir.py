@@ -1,7 +1,7 @@
 """Reader for trees of one-message-per-file mail: Maildir and the Enron layout.
 
 Each file is read only as far as the blank line that ends its headers. A
-directory holding ``cur`` and ``new`` is a Maildir: messages are taken from
+directory holding ``cur`` or ``new`` is a Maildir: messages are taken from
 those two; ``tmp`` (deliveries still being written) and the index files
 beside them are skipped, and dot-named Maildir++ sub-folders are walked. Any
 other directory (the Enron corpus: ``allen-p/inbox/1.``) is walked whole,
@@ -55,7 +55,9 @@ def _message_files(directory: str) -> Iterator[str]:
         logger.warning("cannot list %s: %s", directory, exc.strerror)
         return
     names = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
-    is_maildir = "cur" in names and "new" in names
+    # Either sub-folder alone is enough: copies (git, some backup tools)
+    # drop the empty ones.
+    is_maildir = "cur" in names or "new" in names
 
     for entry in entries:
         if entry.name.startswith("."):
@@ -63,9 +65,10 @@ def _message_files(directory: str) -> Iterator[str]:
                 yield from _message_files(entry.path)  # Maildir++ sub-folder
             continue
         if entry.is_dir(follow_symlinks=False):
-            if is_maildir and entry.name == "tmp":
-                continue
-            yield from _message_files(entry.path)
+            # In a Maildir only cur/ and new/ hold mail; tmp/ holds deliveries
+            # still being written, other folders (courierimapkeywords/) state.
+            if not is_maildir or entry.name in ("cur", "new"):
+                yield from _message_files(entry.path)
         elif entry.is_file(follow_symlinks=False) and not is_maildir:
             # In a Maildir the files next to cur/new are indexes, not mail.
             yield entry.path

@@ -63,7 +63,8 @@ class _MboxScanner:
         return keep_from
 
     def messages(self) -> Iterator[RawMessage]:
-        self.fill(0)
+        while not self.eof and len(self.buf) < 4096:
+            self.fill(0)  # enough to see the first separator whole
         start = self._first_separator()
         while start is not None:
             message, after, follower = self._message_at(start)
@@ -125,6 +126,7 @@ class _MboxScanner:
         envelope = self.buf[start:line_end]
         offset = self.base + start
 
+        headers_start = line_end + 1
         while True:
             # Searching from the separator's own newline also finds an empty
             # header block (a blank line right after the separator).
@@ -133,33 +135,38 @@ class _MboxScanner:
                 header_end = match.start() + 1
                 after = match.start()
                 break
-            if self.eof:
+            if self.eof or len(self.buf) - headers_start > MAX_HEADER_BYTES:
                 header_end = after = len(self.buf)
-                break
-            if len(self.buf) - line_end > MAX_HEADER_BYTES:
-                cut = self.buf.rfind(b"\n", line_end + 1, line_end + MAX_HEADER_BYTES)
-                header_end = after = max(cut + 1, line_end + 1)
-                logger.warning(
-                    "%s:%d: header block over %d bytes cut",
-                    self.name,
-                    offset,
-                    MAX_HEADER_BYTES,
-                )
                 break
             shift = self.fill(start)
             start -= shift
             line_end -= shift
+            headers_start -= shift
 
-        headers_start = line_end + 1
-        headers = self.buf[headers_start:header_end]
         follower = None
-        inner = headers.find(b"\nFrom ")
-        if inner >= 0:
-            inner_end = headers.find(b"\n", inner + 1)
-            line = headers[inner + 1 : inner_end] if inner_end >= 0 else headers[inner:]
+        inner = self.buf.find(b"\nFrom ", line_end, header_end)
+        while inner >= 0:
+            # A header-only message can run straight into the next separator.
+            inner_end = self.buf.find(b"\n", inner + 1, header_end)
+            line = self.buf[inner + 1 : inner_end if inner_end >= 0 else header_end]
             if _TIME.search(line) is not None:
-                headers = headers[: inner + 1]
-                follower = headers_start + inner + 1
+                header_end = after = follower = inner + 1
+                break
+            inner = self.buf.find(b"\nFrom ", inner + 1, header_end)
+
+        if header_end - headers_start > MAX_HEADER_BYTES:
+            limit = headers_start + MAX_HEADER_BYTES
+            cut = self.buf.rfind(b"\n", headers_start, limit) + 1
+            header_end = cut if cut > headers_start else limit
+            if follower is None and match is None:
+                after = header_end
+            logger.warning(
+                "%s:%d: header block over %d bytes cut",
+                self.name,
+                offset,
+                MAX_HEADER_BYTES,
+            )
+        headers = self.buf[headers_start:header_end]
 
         date = parse_envelope_date(envelope)
         return RawMessage(headers, date, f"{self.name}:{offset}"), after, follower

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.answer_text import answer_as_text
+from bot.answer_text import answer_as_text, last_contact_text
 from bot.queries import Answer, Colleague, Match
-from bot.scoring import format_day
 from handlers.blocks.common import (
     MAX_FALLBACK_TEXT,
     MAX_MESSAGE_BLOCKS,
@@ -33,7 +32,9 @@ USAGE = (
     "• `/whoknows jane@acme.com`\n"
     "• `/whoknows Jane Doe`"
 )
-USAGE_TEXT = "Ask about a company, a domain, an email address or a person: /whoknows Acme"
+USAGE_TEXT = (
+    "Ask about a company, a domain, an email address or a person: /whoknows Acme"
+)
 NOBODY_YET = "Nobody at the firm has been in touch with {name} yet."
 SCORE_NOTE = "Scores run from 0 to 100: how often, how recently and both ways."
 SEVERAL = "“{query}” could mean several. Pick one:"
@@ -79,7 +80,10 @@ def answer_blocks(answer: Answer) -> list[dict]:
 def ranking_blocks(answer: Answer) -> list[dict]:
     match = answer.match
     assert match is not None
-    blocks = [header(f"Who knows {_display_name(match)}"), context(_match_line(match), SCORE_NOTE)]
+    blocks = [
+        header(f"Who knows {_display_name(match)}"),
+        context(_match_line(match), SCORE_NOTE),
+    ]
     if not answer.people:
         name = user_text(_display_name(match), limit=200)
         blocks.append(section(NOBODY_YET.format(name=name)))
@@ -100,7 +104,7 @@ def colleague_section(rank: int, person: Colleague, *, match: Match) -> dict:
     lines = [
         f"*{rank}. {_person_ref(person)}* — *{person.score:.0f}*/100",
         user_text(person.explanation, limit=500),
-        f"Last contact: {format_day(person.last_contact) if person.last_contact else '—'}",
+        f"Last contact: {last_contact_text(person)}",
     ]
     if person.contacts and match.kind == "organisation":
         names = ", ".join(

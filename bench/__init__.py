@@ -1,0 +1,1 @@
+"""The speed benchmark and its synthetic-firm generator (not part of the package)."""
