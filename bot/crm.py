@@ -633,7 +633,8 @@ async def resolve_organisation(services: Services, text: str) -> Match:
     the closest organisations as choices: never a guess.
     """
     _, index = await services.graphs.current()
-    found = lookup(index, text)
+    # Fuzzy matching walks every name: off the event loop, like /whoknows.
+    found = await asyncio.to_thread(lookup, index, text)
     if isinstance(found, Match) and found.kind == "organisation":
         return found
     choices: tuple[Match, ...] = ()
@@ -642,7 +643,11 @@ async def resolve_organisation(services: Services, text: str) -> Match:
         if len(choices) == 1:
             return choices[0]
     if not choices:
-        choices = tuple(search_names(index, text, kind="organisation", limit=5))
+        choices = tuple(
+            await asyncio.to_thread(
+                search_names, index, text, kind="organisation", limit=5
+            )
+        )
     raise OrganisationNotFound(" ".join(text.split()), choices)
 
 
@@ -650,7 +655,9 @@ async def search_organisations(
     services: Services, text: str, *, limit: int = 20
 ) -> list[Match]:
     _, index = await services.graphs.current()
-    return search_names(index, text, kind="organisation", limit=limit)
+    return await asyncio.to_thread(
+        search_names, index, text, kind="organisation", limit=limit
+    )
 
 
 async def search_contacts(
@@ -658,8 +665,11 @@ async def search_contacts(
 ) -> list[tuple[str, str]]:
     """(ref, label) for outside people whose name matches `text`."""
     graph, index = await services.graphs.current()
+    matches = await asyncio.to_thread(
+        search_names, index, text, kind="person", limit=limit
+    )
     results = []
-    for match in search_names(index, text, kind="person", limit=limit):
+    for match in matches:
         person = graph.people.get(match.id)
         org = graph.orgs.get(person.org_id) if person and person.org_id else None
         label = f"{match.name} ({org.name})" if org else match.name
@@ -740,10 +750,11 @@ async def account_card(
     followups = await store.followups_due(
         services.db, due_before=None, org_id=org_id, viewer_person_id=viewer
     )
+    contacts, colleagues = await asyncio.to_thread(_graph_side, graph, org_id)
     return AccountCard(
         org=org,
-        contacts=org_contacts(graph, org_id),
-        colleagues=rank_colleagues_for_org(graph, org_id, limit=5),
+        contacts=contacts,
+        colleagues=colleagues,
         logs=logs,
         log_count=await store.count_logged(
             services.db, org_id=org_id, viewer_person_id=viewer
@@ -751,6 +762,12 @@ async def account_card(
         followups=followups[:followup_limit],
         followup_count=len(followups),
     )
+
+
+def _graph_side(
+    graph: RelationshipGraph, org_id: int
+) -> tuple[list[ContactLine], list[Colleague]]:
+    return org_contacts(graph, org_id), rank_colleagues_for_org(graph, org_id, limit=5)
 
 
 async def org_logs_page(
@@ -786,7 +803,7 @@ async def org_followups(
 
 async def card_contacts(services: Services, org_id: int) -> list[ContactLine]:
     graph, _ = await services.graphs.current()
-    return org_contacts(graph, org_id)
+    return await asyncio.to_thread(org_contacts, graph, org_id)
 
 
 async def logged_note(

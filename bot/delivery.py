@@ -125,12 +125,21 @@ class Sender:
         await self._record(message, result, attempt=attempt)
         return result
 
-    async def record_empty(self, key: DeliveryKey, *, due_at: datetime) -> bool:
-        """Mark a period that had nothing to say, so no tick looks at it again."""
+    async def record_final(
+        self,
+        key: DeliveryKey,
+        *,
+        due_at: datetime,
+        status: str,
+        error: str | None = None,
+    ) -> bool:
+        """Close a period without posting (nothing to say, or it could not be built)."""
         db, now = self.services.db, self.services.clock()
         if not await claim_delivery(db, key, owner=self.owner, now=now, due_at=due_at):
             return False
-        await finish_delivery(db, key, owner=self.owner, status="empty", now=now)
+        await finish_delivery(
+            db, key, owner=self.owner, status=status, now=now, error=error
+        )
         return True
 
     async def _post(self, message: Outgoing, *, attempt: int) -> SendResult:
@@ -164,6 +173,10 @@ class Sender:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 logger.warning("Posting failed mid-request (%s)", type(exc).__name__)
                 return SendResult("unknown", "connection_lost")
+            except Exception:
+                # Whether Slack has it is unknown; the claim must still be closed.
+                logger.exception("Unexpected error while posting")
+                return SendResult("unknown", "unexpected_error")
             return SendResult(
                 "sent", channel=response.get("channel"), ts=response.get("ts")
             )

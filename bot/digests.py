@@ -23,7 +23,6 @@ from bot.scoring import PairStats, ScoringConfig, decay, effective, explain, to_
 from bot.services import Services
 from handlers.blocks import digest as blocks
 from storage import crm
-from storage.connection import transaction
 from storage.digests import (
     OrgActivity,
     Recipient,
@@ -366,10 +365,11 @@ async def set_digests_enabled(
     person_id = await person_id_for_slack(services.db, slack_user_id)
     if person_id is None:
         return blocks.not_a_recipient_message("unknown")
-    async with transaction(services.db):
-        await set_digest_preference(
-            services.db, person_id, enabled=enabled, now=services.clock()
-        )
+    # One upsert, atomic on its own: no transaction to interleave with others
+    # on the connection the handlers share.
+    await set_digest_preference(
+        services.db, person_id, enabled=enabled, now=services.clock()
+    )
     logger.info(
         "Digests turned %s for person %d", "on" if enabled else "off", person_id
     )

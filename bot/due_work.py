@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -106,6 +107,36 @@ def _open(row: DeliveryRow | None, *, now: datetime) -> bool:
     return row.status == "retry" and (row.next_attempt_at or "") <= iso(now)
 
 
+async def _deliver(
+    sender: Sender,
+    key: DeliveryKey,
+    *,
+    due_at: datetime,
+    build: Callable[[], Awaitable[Outgoing | None]],
+    summary: TickSummary,
+) -> None:
+    """Build one message (None: nothing to say) and send it under its claim.
+
+    A message that cannot even be built is recorded as failed, so the error
+    is logged once rather than at every tick of its window.
+    """
+    try:
+        message = await build()
+    except Exception:
+        logger.exception("Could not build %s for %s", key.kind, key.target)
+        if await sender.record_final(
+            key, due_at=due_at, status="failed", error="build_failed"
+        ):
+            summary.add("failed")
+        return
+    if message is None:
+        if await sender.record_final(key, due_at=due_at, status="empty"):
+            summary.add("empty")
+        return
+    result = await sender.send(message)
+    summary.add(result.outcome)
+
+
 async def _channel_digest(
     services: Services,
     sender: Sender,
@@ -129,14 +160,13 @@ async def _channel_digest(
     )
     if not await _pending(services, [key], now=now):
         return
-    digest = await channel_digest(services, as_of=due_at)
-    if digest.empty:
-        if await sender.record_empty(key, due_at=due_at):
-            summary.add("empty")
-        return
-    message = blocks.channel_digest_message(digest, tz=tz)
-    result = await sender.send(
-        Outgoing(
+
+    async def build() -> Outgoing | None:
+        digest = await channel_digest(services, as_of=due_at)
+        if digest.empty:
+            return None
+        message = blocks.channel_digest_message(digest, tz=tz)
+        return Outgoing(
             key=key,
             channel=channel,
             due_at=due_at,
@@ -144,8 +174,8 @@ async def _channel_digest(
             blocks=message["blocks"],
             description=blocks.describe_channel(channel),
         )
-    )
-    summary.add(result.outcome)
+
+    await _deliver(sender, key, due_at=due_at, build=build, summary=summary)
 
 
 async def _personal_digests(
@@ -175,14 +205,17 @@ async def _personal_digests(
     for key, person, tz, due_at in due:
         if key not in pending:
             continue
-        digest = await personal_digest(services, person, as_of=due_at, graphs=graphs)
-        if digest.empty:
-            if await sender.record_empty(key, due_at=due_at):
-                summary.add("empty")
-            continue
-        message = blocks.personal_digest_message(digest, tz=tz)
-        result = await sender.send(
-            Outgoing(
+
+        async def build(
+            key=key, person=person, tz=tz, due_at=due_at
+        ) -> Outgoing | None:
+            digest = await personal_digest(
+                services, person, as_of=due_at, graphs=graphs
+            )
+            if digest.empty:
+                return None
+            message = blocks.personal_digest_message(digest, tz=tz)
+            return Outgoing(
                 key=key,
                 channel=person.slack_user_id,
                 due_at=due_at,
@@ -190,8 +223,8 @@ async def _personal_digests(
                 blocks=message["blocks"],
                 description=blocks.describe_personal(person.slack_user_id),
             )
-        )
-        summary.add(result.outcome)
+
+        await _deliver(sender, key, due_at=due_at, build=build, summary=summary)
 
 
 async def _reminders(
@@ -202,6 +235,12 @@ async def _reminders(
         return
     pending = await _pending(services, [item.key for item in due], now=now)
     for item in due:
-        if item.key in pending:
-            result = await sender.send(reminder_outgoing(item))
-            summary.add(result.outcome)
+        if item.key not in pending:
+            continue
+
+        async def build(item=item) -> Outgoing | None:
+            return reminder_outgoing(item)
+
+        await _deliver(
+            sender, item.key, due_at=item.due_at, build=build, summary=summary
+        )

@@ -86,12 +86,17 @@ WHERE i.kind IN ('email', 'slack')
 """
 
 # Meetings and logged interactions: everyone on them shares the contact.
+# "Only me" logs stay out: the graph is shared, and even a count in someone
+# else's explanation would tell them the private entry exists.
 _SHARED_SQL = """
 SELECT i.id, CAST(strftime('%s', i.occurred_at) AS INTEGER), i.kind,
        i.participant_count, ip.person_id
 FROM interactions i
 JOIN interaction_participants ip ON ip.interaction_id = i.id
 WHERE i.kind IN ('meeting', 'logged') AND i.occurred_at <= :as_of
+  AND NOT EXISTS (
+      SELECT 1 FROM logged_interactions li
+      WHERE li.interaction_id = i.id AND li.visibility = 'private')
 ORDER BY i.id
 """
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot.crm import UsersInfo, person_for_slack_user
 from bot.services import Services
 from storage.connection import transaction
+from storage.google import forget_account
 from storage.sql import chunked, placeholders
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,13 @@ async def delete_captured_edges(services: Services, person_id: int) -> OptOutRes
             )
             removed_interactions += cursor.rowcount
         await db.execute("UPDATE people SET opted_out = 1 WHERE id = ?", (person_id,))
+        # Their Gmail and Calendar cursors go too: an opt-in later starts a
+        # fresh listing instead of reading what arrived while they were out.
+        async with db.execute(
+            "SELECT address_key FROM email_addresses WHERE person_id = ?", (person_id,)
+        ) as cursor:
+            for (mailbox,) in await cursor.fetchall():
+                await forget_account(db, mailbox)
     return OptOutResult(person_id, removed_rows, removed_interactions, already=already)
 
 

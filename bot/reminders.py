@@ -67,7 +67,10 @@ async def due_reminders(services: Services, *, now: datetime) -> list[DueReminde
             services.db, person_id=person.person_id, due_before=today.isoformat()
         )
         for item in open_items:
-            due_on = date.fromisoformat(item.due_on[:10])
+            try:
+                due_on = date.fromisoformat(item.due_on[:10])
+            except ValueError:
+                continue  # not a date the form could have produced; never due
             due_at = at_hour(due_on, settings.reminder_hour, tz)
             if due_at <= now < due_at + grace:
                 found.append(DueReminder(person, item, due_on, due_at))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,14 +52,24 @@ async def open_db(path: Path | str) -> AsyncIterator[aiosqlite.Connection]:
         await db.close()
 
 
+# Handlers and jobs share one connection; SQLite has one transaction per
+# connection, so writers on it take turns here (other processes queue on the
+# file lock through busy_timeout instead).
+_WRITE_LOCKS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 @asynccontextmanager
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """All-or-nothing block of writes (IMMEDIATE, so writers queue rather than fail)."""
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
-    else:
-        await db.execute("COMMIT")
+    lock = _WRITE_LOCKS.setdefault(db, asyncio.Lock())
+    async with lock:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        else:
+            await db.execute("COMMIT")

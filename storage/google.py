@@ -298,3 +298,23 @@ async def problem_users(db: aiosqlite.Connection) -> list[ProblemUser]:
         " FROM google_problem_users ORDER BY mailbox, api"
     ) as cursor:
         return [ProblemUser(*row) for row in await cursor.fetchall()]
+
+
+# ---- forgetting an account --------------------------------------------------------
+
+
+async def forget_account(db: aiosqlite.Connection, mailbox: str) -> None:
+    """Drop every Google capture state kept for `mailbox` (on opt-out).
+
+    Cursors, queued message ids and meetings held from their calendar go, so
+    nothing read before the opt-out is stored later and a later opt-in
+    starts from a fresh listing. The caller holds the transaction.
+    """
+    for sql in (
+        "DELETE FROM sync_state WHERE source IN ('gmail', 'calendar') AND scope = ?",
+        "DELETE FROM gmail_full_syncs WHERE mailbox = ?",
+        "DELETE FROM gmail_pending WHERE mailbox = ?",
+        "DELETE FROM calendar_upcoming WHERE calendar = ?",
+        "DELETE FROM google_problem_users WHERE mailbox = ?",
+    ):
+        await db.execute(sql, (mailbox,))

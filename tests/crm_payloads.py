@@ -88,6 +88,22 @@ def view_submission(
     }
 
 
+def view_closed(
+    harness: SlackHarness, view: dict, *, user_id: str = DEFAULT_USER_ID
+) -> dict:
+    """Sent when a user closes a modal that asked for notify_on_close."""
+    return {
+        "type": "view_closed",
+        "team": _team(harness),
+        "user": _user(harness, user_id),
+        "api_app_id": harness.fake.state.app_id,
+        "token": "legacy-verification-token",
+        "view": view,
+        "is_cleared": False,
+        "is_enterprise_install": False,
+    }
+
+
 def block_suggestion(
     harness: SlackHarness,
     view: dict,

@@ -13,6 +13,8 @@ from bot.capture import calendar
 from bot.capture.sync import run_capture
 from bot.capture.sync_summary import SyncSummary
 from bot.services import Services
+from storage.connection import transaction
+from storage.google import forget_account
 from storage.interactions import count_rows
 from tests.fakes.google_api import FakeGoogle
 from tests.google_helpers import (
@@ -345,3 +347,16 @@ async def test_revoked_calendar_access_is_recorded_while_others_sync(
 
     assert summary.problems == [(BOB, "unauthorized_client")]
     assert summary.imported == 1 and summary.accounts == 1
+
+
+async def test_forgetting_an_account_drops_its_held_meetings_and_cursor(
+    env: Env,
+) -> None:
+    env.meeting(at=NOW + timedelta(days=1), attendees=[_accepted(CLIENT)])
+    await env.sync()
+
+    async with transaction(env.db):
+        await forget_account(env.db, ALICE)
+
+    assert await env.upcoming() == 0
+    assert await scalar(env.db, "SELECT COUNT(*) FROM sync_state") == 0

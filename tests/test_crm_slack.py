@@ -197,6 +197,8 @@ async def test_a_long_message_with_40_people_keeps_its_draft_in_sqlite(slack):
     [entry] = await store.logged_interactions(slack.db, viewer_person_id=seeded.ada_id)
     assert sorted(entry.contact_names) == ["Person 00", "Person 01"]
     assert entry.permalink == draft.data["permalink"]
+    logged_draft = await drafts.get_draft(slack.db, draft.id)
+    assert logged_draft.logged_id == entry.id and logged_draft.data == {}
     async with slack.db.execute(
         "SELECT slack_user_id, is_colleague, org_id FROM people"
         " WHERE slack_user_id IN (?, ?) ORDER BY slack_user_id",
@@ -204,6 +206,26 @@ async def test_a_long_message_with_40_people_keeps_its_draft_in_sqlite(slack):
     ) as cursor:
         rows = [tuple(r) for r in await cursor.fetchall()]
     assert rows == [(people[0], 0, seeded.org_id), (people[1], 1, None)]
+
+
+async def test_closing_the_form_forgets_the_message_it_carried(slack):
+    await _seeded(slack)
+    message = slack.fake.state.add_message(
+        DEFAULT_CHANNEL_ID, text="confidential terms", user=BEA_SLACK_ID
+    )
+    view = await _open_form(slack, payloads.message_shortcut(slack, message))
+    draft_id = json.loads(view["private_metadata"])["draft"]
+
+    result = await slack.interactive(payloads.view_closed(slack, view))
+
+    assert result.status == 200
+    await slack.wait_for(
+        lambda: _no_draft(slack, draft_id), message="the draft to be deleted"
+    )
+
+
+async def _no_draft(slack: SlackHarness, draft_id: str) -> bool:
+    return await drafts.get_draft(slack.db, draft_id) is None
 
 
 # Submitting the form ------------------------------------------------------------------

@@ -490,3 +490,56 @@ async def test_digest_uses_default_timezone_when_slack_gave_none(tmp_path):
 
         posts = [p for p in world.posts_to(ADA) if "Week of" in p.body]
         assert [p.at for p in posts] == [datetime(2024, 3, 25, 0, 0, tzinfo=UTC)]
+
+
+async def test_digest_that_cannot_be_built_is_recorded_once_and_others_still_go(
+    tmp_path, caplog
+):
+    async with digest_world(tmp_path) as world:
+        ids = await seed_firm(world)
+        cat = await world.colleague(CAT, "Cat", tz=LONDON)
+        logged = await world.log(
+            cat,
+            org_id=ids["acme"],
+            at=DUE - timedelta(days=1),
+            note="n",
+            followup_on=date(2024, 3, 26),
+        )
+        # A day no form could produce: building Cat's digest raises.
+        await world.db.execute(
+            "UPDATE followups SET due_on = '2024-02-30' WHERE logged_id = ?", (logged,)
+        )
+        world.clock.set(DUE)
+
+        await world.run_until(DUE + timedelta(hours=2), step=timedelta(minutes=5))
+
+        assert world.posts_to(CAT) == []
+        assert len(world.posts_to(ADA)) == 1
+        rows = await delivery_statuses(
+            world.db, [DeliveryKey("digest", f"person:{cat}", "2024-03-25")]
+        )
+        assert [(r.status, r.error) for r in rows.values()] == [
+            ("failed", "build_failed")
+        ]
+        assert caplog.text.count("Could not build digest") == 1
+
+
+async def test_timed_out_post_is_not_retried_so_it_never_lands_twice(tmp_path):
+    async with digest_world(tmp_path) as world:
+        await seed_firm(world)
+        # Slack answers too late: the message lands, but the bot never hears.
+        world.fake.delay("chat.postMessage", 0.5)
+        world.process.client.timeout = 0.2
+        world.clock.set(DUE)
+        await world.tick()
+        world.fake.delay("chat.postMessage", 0.0)
+        world.process.client.timeout = 30
+        await asyncio.sleep(0.6)
+
+        await world.run_until(DUE + timedelta(hours=1), step=timedelta(minutes=5))
+
+        assert len(world.posts_to(ADA)) == 1
+        [row] = [r for r in await all_deliveries(world.db) if r.key.kind == "digest"]
+        assert (row.status, row.error) == ("unknown", "connection_lost")
+        [alert] = world.posts_to(ADMIN_ID)
+        assert "connection_lost" in alert.text

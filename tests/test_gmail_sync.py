@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from bot.capture import gmail
 from bot.capture.email_import import EmailImporter
+from bot.capture.gmail_batch import encode_batch
 from bot.capture.mail_headers import parse_headers
 from bot.capture.sync import problem_users, run_capture
 from bot.capture.sync_summary import SyncSummary
@@ -189,6 +190,23 @@ async def test_server_errors_are_retried_with_backoff_when_gmail_answers_500(
     assert summary.retries == 3
 
 
+async def test_retry_after_of_a_rate_limited_part_is_waited_out(env: Env) -> None:
+    deliver(env.fake, ALICE, range(3))
+    env.fake.fail_next("batch_part", status=429, headers={"Retry-After": "7"})
+
+    summary = await env.sync()
+
+    assert summary.imported == 3
+    assert env.sleeps.waits == [7.0]
+
+
+def test_a_batch_of_more_than_fifty_parts_is_refused_before_it_is_sent() -> None:
+    paths = {f"m{n}": f"/gmail/v1/users/me/messages/{n:x}" for n in range(51)}
+
+    with pytest.raises(ValueError, match="at most 50"):
+        encode_batch(paths)
+
+
 async def test_forbidden_rate_limit_is_retried_when_gmail_answers_403(
     env: Env,
 ) -> None:
@@ -242,6 +260,27 @@ async def test_nothing_is_lost_or_doubled_when_batches_are_cut_and_rerun(
     assert second.imported == 10 and second.pending == 0
     assert await env.interactions() == 60
     assert await env.message_keys() == 60
+
+
+async def test_nothing_is_lost_or_doubled_when_the_run_is_killed_mid_sync(
+    env: Env,
+) -> None:
+    deliver(env.fake, ALICE, range(120))
+    env.fake.fail_next("batch", status=None, delay=1.0, after=1)
+    run = asyncio.create_task(env.sync())
+    while len(batch_sizes(env.fake)) < 2:
+        await asyncio.sleep(0.01)
+
+    run.cancel()  # killed while the second batch is on the wire
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert await env.interactions() == 50
+
+    summary = await env.sync()
+
+    assert summary.imported == 70 and summary.pending == 0
+    assert await env.interactions() == 120
+    assert await env.message_keys() == 120
 
 
 # ---- history --------------------------------------------------------------------

@@ -18,7 +18,11 @@ BOT_SCOPES = {
     "channels:history",
     "groups:read",
     "groups:history",
+    "im:read",
+    "im:history",
     "im:write",
+    "mpim:read",
+    "mpim:history",
     "team:read",
 }
 

@@ -142,13 +142,10 @@ class GmailSync:
                 self.summary.accounts += 1
                 return
             except _HistoryExpired:
+                # The old cursor stays until the re-listing is done: should
+                # it fail before it starts, the next run finds the same bound.
                 logger.info("gmail: history of %s expired; listing again", mailbox)
                 self.summary.skipped["history expired, re-listed"] += 1
-                full = None
-                async with transaction(self.db):
-                    await store.set_cursor(
-                        self.db, store.GMAIL, mailbox, None, now=self._now_iso()
-                    )
         await self._full(mailbox, full, synced_at if cursor is not None else None)
         self.summary.accounts += 1
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import aiosqlite
 import requests
 from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import Credentials
@@ -195,7 +196,11 @@ def _user_token_auth(settings: Settings) -> GoogleAuth:
 
 
 async def mailboxes_to_read(
-    db, auth: GoogleAuth, *, settings: Settings, exclusions: Exclusions
+    db: aiosqlite.Connection,
+    auth: GoogleAuth,
+    *,
+    settings: Settings,
+    exclusions: Exclusions,
 ) -> list[str]:
     """The colleagues whose mailbox and calendar this run reads.
 

@@ -65,7 +65,9 @@ class Backoff:
         # Half fixed, half random: spreads colliding clients without ever
         # retrying immediately.
         wait = ceiling * (0.5 + self.random() / 2)
-        return max(wait, retry_after or 0.0)
+        # A Retry-After beyond the cap is not waited out here: the retries
+        # run out and the account is left for the next run instead.
+        return max(wait, min(retry_after or 0.0, self.cap))
 
 
 @dataclass(slots=True)
@@ -207,9 +209,10 @@ class GoogleApi:
             else:
                 unauthorised_in_a_row = 0
             remaining = retry
-            self.stats["retried parts"] += len(retry)
-            if attempt + 1 < self.backoff.attempts and len(retry) > unauthorised:
-                await self._wait(attempt, retry_after)
+            if attempt + 1 < self.backoff.attempts:
+                self.stats["retried parts"] += len(retry)
+                if len(retry) > unauthorised:
+                    await self._wait(attempt, retry_after)
         result.failing.update(remaining)
         return result
 

@@ -22,7 +22,13 @@ from handlers.blocks.common import (
 from handlers.escape import escape
 
 if TYPE_CHECKING:
-    from bot.digests import ChannelDigest, ContactLine, LogLine, PersonalDigest
+    from bot.digests import (
+        ChannelDigest,
+        ContactLine,
+        DueFollowUp,
+        LogLine,
+        PersonalDigest,
+    )
     from storage.digests import OrgActivity
 
 WEEKDAYS = (
@@ -80,7 +86,8 @@ def personal_digest_message(
     ]
     shown = [s for s in sections if s is not None]
     blocks.extend(shown or [section(NOTHING_THIS_WEEK)])
-    blocks.append(context(OFF_HINT) if enabled else context(EMPTY))
+    if enabled:
+        blocks.append(context(OFF_HINT))
     return {
         "text": _personal_fallback(digest, preview=preview),
         "blocks": fit_blocks(blocks, more="…more in `/rapport digest`"),
@@ -199,7 +206,7 @@ def _list_section(title: str, lines: Sequence[str], *, note: str = "") -> dict |
     return section(text)
 
 
-def _followup_line(item) -> str:
+def _followup_line(item: DueFollowUp) -> str:
     org = f"*{user_text(item.org_name, limit=100)}*" if item.org_name else EMPTY
     due = (
         f"overdue since {_day(item.due_on)}"

@@ -58,7 +58,7 @@ def reminder_message(
         )
     )
     # The notification shows this text: the organisation is named, the note is not.
-    fallback = f"Follow-up due today with {org_name or 'a client'}"
+    fallback = f"Follow-up due today with {escape(org_name) or 'a client'}"
     return {"text": cut(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
