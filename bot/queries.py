@@ -173,6 +173,18 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
     if len(exact) > 1:
         return Answer(query, choices=tuple(sorted(exact, key=lambda m: m.name))[:10])
 
+    # A query that starts exactly one name is that name ("acme rock" is Acme
+    # Rockets, not Acme); one that starts several is a choice to offer.
+    if len(wanted) >= 3:
+        prefixed = {
+            m for k, m in zip(index.keys, index.matches, strict=True)
+            if k.startswith(wanted)
+        }
+        if len(prefixed) == 1:
+            return prefixed.pop()
+        if 1 < len(prefixed) <= 10:
+            return Answer(query, choices=tuple(sorted(prefixed, key=lambda m: m.name)))
+
     scored = process.extract(
         wanted or person_key, index.keys, scorer=fuzz.WRatio, limit=20,
         score_cutoff=HINT_CUTOFF,

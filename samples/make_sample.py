@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import UTC
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, parseaddr, parsedate_to_datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,6 +37,22 @@ def display_name(x_from: str | None, from_value: str) -> str:
     return formataddr((candidate, address))
 
 
+def envelope_line(date_value: str | None) -> str:
+    """The separator, dated when the message was sent.
+
+    The origin's separators all carry the day of the 2022 conversion, which
+    would date a message with a broken Date header twenty years late; an
+    undated separator leaves such a message undated, as it truly is.
+    """
+    try:
+        sent = parsedate_to_datetime(date_value or "")
+    except (TypeError, ValueError):
+        sent = None
+    if sent is None or not 1970 <= sent.year <= 2030:
+        return "From MAILER-DAEMON\n"
+    return f"From MAILER-DAEMON {sent.astimezone(UTC):%a %b %d %H:%M:%S %Y}\n"
+
+
 def main(source: Path, target: Path) -> None:
     parser = BytesHeaderParser(policy=compat32)
     count = 0
@@ -43,7 +60,7 @@ def main(source: Path, target: Path) -> None:
         for path in sorted(source.iterdir()):
             for raw in iter_mbox(path):
                 msg = parser.parsebytes(raw.headers)
-                out.write("From MAILER-DAEMON Mon Apr 18 00:00:00 2022\n")
+                out.write(envelope_line(msg.get("Date")))
                 for name in KEEP:
                     value = msg.get(name)
                     if value is None:

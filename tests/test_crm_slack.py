@@ -461,7 +461,7 @@ async def test_an_unclear_client_name_offers_choices_then_shows_the_picked_card(
     await add_org(slack.db, name="Acme Anvils", domain="acmeanvils.example")
     await slack.refresh_graph()
 
-    result = await slack.slash("/client", "acme r")
+    result = await slack.slash("/client", "acm")
     [post] = await slack.wait_for_posts(result)
     buttons = [
         e for b in post.body["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -636,7 +636,7 @@ async def test_log_with_an_unclear_organisation_offers_choices_and_logs_once(sla
     await add_org(slack.db, name="Acme Anvils", domain="acmeanvils.example")
     await slack.refresh_graph()
 
-    result = await slack.slash("/log", "acme a: met at the fair")
+    result = await slack.slash("/log", "acm: met at the fair")
     [choices] = await slack.wait_for_posts(result)
     buttons = [
         e

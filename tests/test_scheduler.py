@@ -49,6 +49,15 @@ class SlowCapture:
             self.running -= 1
 
 
+async def stop(scheduler) -> None:
+    """Shut down, then let jobs already running finish with their connections."""
+    scheduler.shutdown(wait=False)
+    current = asyncio.current_task()
+    running = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if running:
+        await asyncio.wait(running, timeout=2.0)
+
+
 def client_for(world: World) -> AsyncWebClient:
     return AsyncWebClient(token=DEFAULT_BOT_TOKEN, base_url=world.fake.base_url)
 
@@ -72,7 +81,7 @@ async def test_jobs_registered_with_interval_triggers_and_one_instance_each(tmp_
             # Capture waits for the server to come up; due work starts at once.
             assert capture_job.next_run_time > due_job.next_run_time
         finally:
-            scheduler.shutdown(wait=False)
+            await stop(scheduler)
             capture.release.set()
 
 
@@ -95,7 +104,7 @@ async def test_missed_digest_is_sent_when_the_scheduler_starts(tmp_path):
         try:
             await wait_for(lambda: _sent(world), message="the digest recorded as sent")
         finally:
-            scheduler.shutdown(wait=False)
+            await stop(scheduler)
             capture.release.set()
 
         [post] = world.posts_to(ADA)
@@ -175,7 +184,7 @@ async def test_scheduler_never_runs_two_captures_at_once(tmp_path, caplog):
         finally:
             capture.release.set()
             await wait_for(lambda: _no_lease(world), message="the capture to end")
-            scheduler.shutdown(wait=False)
+            await stop(scheduler)
 
 
 async def test_failed_capture_is_logged_and_the_next_run_still_works(tmp_path, caplog):
@@ -202,7 +211,7 @@ async def test_failed_capture_is_logged_and_the_next_run_still_works(tmp_path, c
                 lambda: _no_lease(world), message="lease released after the runs"
             )
         finally:
-            scheduler.shutdown(wait=False)
+            await stop(scheduler)
 
 
 async def _no_lease(world: World) -> bool:

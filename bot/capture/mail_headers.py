@@ -144,8 +144,13 @@ def _date(
         if text.strip():
             parsed = parse_mail_date(text)
             problems.extend(parsed.notes)
-            if parsed.when is not None:
+            if parsed.when is not None and "date-nonstandard" not in parsed.notes:
                 return parsed.when, "ok"
+            if parsed.when is not None:
+                # Readable but not RFC 5322 (`2002/09/14 Sat 13:06:03 GMT`):
+                # counted as a bad Date, and the envelope's date wins when
+                # there is one, since it was written by a real mail system.
+                return fallback or parsed.when, "malformed"
             return fallback, "malformed"
     return fallback, "missing"
 
