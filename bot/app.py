@@ -14,7 +14,9 @@ logger = logging.getLogger(__name__)
 
 def create_app(services: Services) -> AsyncApp:
     settings = services.settings
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = AsyncWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url
+    )
     app = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret or "",

@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rapport: interrupted; everything committed so far is kept", file=sys.stderr)
+        print(
+            "rapport: interrupted; everything committed so far is kept", file=sys.stderr
+        )
         return 130
 
 
@@ -116,16 +118,20 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run_whoknows(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.answer_text import answer_as_text
     from bot.graph import build_graph
     from bot.queries import build_index, who_knows
-    from bot.answer_text import answer_as_text
     from storage.connection import open_db
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     async with open_db(settings.db_path) as db:
-        graph = await build_graph(db, as_of=args.as_of, config=settings_scoring(settings))
-    answer = who_knows(graph, build_index(graph), " ".join(args.query), limit=args.limit)
+        graph = await build_graph(
+            db, as_of=args.as_of, config=settings_scoring(settings)
+        )
+    answer = who_knows(
+        graph, build_index(graph), " ".join(args.query), limit=args.limit
+    )
     if args.json:
         print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -169,6 +175,7 @@ async def _run_sync(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from bot.capture.sync import run_capture
+    from bot.scheduler import capture_exclusively
     from bot.services import create_services
 
     sources = SYNC_SOURCES if args.source == "all" else (args.source,)
@@ -180,9 +187,16 @@ async def _run_sync(settings: Settings, args: argparse.Namespace) -> int:
                 bar.set_description(source, refresh=False)
                 bar.update(done)
 
-            summaries = await run_capture(
-                services, sources=sources, progress=progress, refresh=False
-            )
+            # The same lease as the scheduled capture in `rapport serve`, so
+            # a sync by hand never runs beside it on the same database.
+            async with capture_exclusively(services) as acquired:
+                if not acquired:
+                    raise UsageError(
+                        "a capture is already running on this database; try later"
+                    )
+                summaries = await run_capture(
+                    services, sources=sources, progress=progress, refresh=False
+                )
     finally:
         await services.db.close()
     for summary in summaries:

@@ -49,7 +49,9 @@ class RelationshipGraph:
     build_seconds: float = 0.0
 
     def pair(self, colleague_id: int, contact_id: int) -> PairStats | None:
-        data = self.graph.get_edge_data(("person", colleague_id), ("person", contact_id))
+        data = self.graph.get_edge_data(
+            ("person", colleague_id), ("person", contact_id)
+        )
         return data.get("stats") if data else None
 
     def contacts_of_org(self, org_id: int) -> list[int]:
@@ -136,7 +138,9 @@ async def build_graph(
         " LEFT JOIN org_domains d ON d.org_id = o.id GROUP BY o.id"
     ) as cursor:
         for oid, name, domains in await cursor.fetchall():
-            result.orgs[oid] = OrgInfo(oid, name, tuple(sorted((domains or "").split())))
+            result.orgs[oid] = OrgInfo(
+                oid, name, tuple(sorted((domains or "").split()))
+            )
 
     pairs: dict[tuple[int, int], PairStats] = {}
     now = as_of.timestamp()
@@ -157,7 +161,10 @@ async def build_graph(
     result.build_seconds = time.perf_counter() - started
     logger.info(
         "graph built: %d people, %d organisations, %d relationships in %.2fs",
-        len(result.people), len(result.orgs), len(pairs), result.build_seconds,
+        len(result.people),
+        len(result.orgs),
+        len(pairs),
+        result.build_seconds,
     )
     return result
 
@@ -167,7 +174,9 @@ def _add_directed(rows, pairs, people, now, config) -> None:
     for when, kind, count, sender, sender_is_colleague, recipient, role in rows:
         if sender not in people or recipient not in people:
             continue  # opted out or a bot
-        weight = channel(kind) * exclusivity(count, role, config) * decay(now - when, config)
+        weight = (
+            channel(kind) * exclusivity(count, role, config) * decay(now - when, config)
+        )
         if sender_is_colleague:
             key = (sender, recipient)
         else:
@@ -196,7 +205,8 @@ def _add_shared(rows, pairs, people, now, config) -> None:
         colleagues = [p for p in members if people[p].is_colleague]
         contacts = [p for p in members if not people[p].is_colleague]
         weight = (
-            config.channel(kind) * exclusivity(count, "to", config)
+            config.channel(kind)
+            * exclusivity(count, "to", config)
             * decay(now - when, config)
         )
         for colleague in colleagues:

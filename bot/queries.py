@@ -73,7 +73,9 @@ class Answer:
                     "email": c.email,
                     "score": round(c.score, 1),
                     "explanation": c.explanation,
-                    "last_contact": c.last_contact.isoformat() if c.last_contact else None,
+                    "last_contact": c.last_contact.isoformat()
+                    if c.last_contact
+                    else None,
                     "contacts": [
                         {"name": k.name, "email": k.email, "score": round(k.score, 1)}
                         for k in c.contacts
@@ -165,7 +167,8 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
     exact = {m for k, m in zip(index.keys, index.matches, strict=True) if k == wanted}
     person_key = _person_key(query)
     exact |= {
-        m for k, m in zip(index.keys, index.matches, strict=True)
+        m
+        for k, m in zip(index.keys, index.matches, strict=True)
         if m.kind == "person" and k == person_key
     }
     if len(exact) == 1:
@@ -177,7 +180,8 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
     # Rockets, not Acme); one that starts several is a choice to offer.
     if len(wanted) >= 3:
         prefixed = {
-            m for k, m in zip(index.keys, index.matches, strict=True)
+            m
+            for k, m in zip(index.keys, index.matches, strict=True)
             if k.startswith(wanted)
         }
         if len(prefixed) == 1:
@@ -186,7 +190,10 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
             return Answer(query, choices=tuple(sorted(prefixed, key=lambda m: m.name)))
 
     scored = process.extract(
-        wanted or person_key, index.keys, scorer=fuzz.WRatio, limit=20,
+        wanted or person_key,
+        index.keys,
+        scorer=fuzz.WRatio,
+        limit=20,
         score_cutoff=HINT_CUTOFF,
     )
     best: dict[Match, float] = {}
@@ -197,13 +204,19 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
     strong = [m for m, s in ranked if s >= MATCH_CUTOFF]
     if strong:
         top_score = ranked[0][1]
-        close = [m for m, s in ranked if s >= MATCH_CUTOFF and top_score - s < AMBIGUITY_MARGIN]
+        close = [
+            m
+            for m, s in ranked
+            if s >= MATCH_CUTOFF and top_score - s < AMBIGUITY_MARGIN
+        ]
         if len(close) == 1:
             return close[0]
         return Answer(query, choices=tuple(close[:10]))
     if not ranked:
         # Nothing close: still name the nearest few so the user has somewhere to go.
-        nearest = process.extract(wanted or person_key, index.keys, scorer=fuzz.ratio, limit=10)
+        nearest = process.extract(
+            wanted or person_key, index.keys, scorer=fuzz.ratio, limit=10
+        )
         ranked = [(index.matches[position], score) for _, score, position in nearest]
     names = dict.fromkeys(m.name for m, _ in ranked)
     return Answer(query, suggestions=tuple(names)[:5])
@@ -220,7 +233,9 @@ def _rank_for_org(graph: RelationshipGraph, org_id: int, limit: int) -> list[Col
         total = PairStats()
         for _, stats in links:
             total.add(stats)
-        ranked.append((to_score(total.effective(config), config), total, colleague, links))
+        ranked.append(
+            (to_score(total.effective(config), config), total, colleague, links)
+        )
     ranked.sort(key=lambda item: (-item[0], -item[1].last, item[2]))
     return [
         _colleague(graph, colleague, score, total, links, people=len(links))
@@ -228,7 +243,9 @@ def _rank_for_org(graph: RelationshipGraph, org_id: int, limit: int) -> list[Col
     ]
 
 
-def _rank_for_person(graph: RelationshipGraph, contact: int, limit: int) -> list[Colleague]:
+def _rank_for_person(
+    graph: RelationshipGraph, contact: int, limit: int
+) -> list[Colleague]:
     config = graph.config
     ranked = [
         (to_score(stats.effective(config), config), stats, colleague)
@@ -247,7 +264,8 @@ def _colleague(graph, colleague, score, total, links, *, people) -> Colleague:
     contacts = sorted(
         (
             Contact(
-                graph.people[c].name, graph.people[c].email,
+                graph.people[c].name,
+                graph.people[c].email,
                 to_score(s.effective(config), config),
             )
             for c, s in links
@@ -291,13 +309,18 @@ def search_names(
     for key, match in zip(index.keys, index.matches, strict=True):
         if kind is not None and match.kind != kind:
             continue
-        if not wanted or key.startswith(wanted) or match.name.lower().startswith(
-            text.strip().lower()
+        if (
+            not wanted
+            or key.startswith(wanted)
+            or match.name.lower().startswith(text.strip().lower())
         ):
             results[match] = max(results.get(match, 0.0), 200.0)
     if wanted and len(results) < limit:
         scored = process.extract(
-            wanted, index.keys, scorer=fuzz.WRatio, limit=limit * 4,
+            wanted,
+            index.keys,
+            scorer=fuzz.WRatio,
+            limit=limit * 4,
             score_cutoff=HINT_CUTOFF,
         )
         for _, score, position in scored:

@@ -34,7 +34,12 @@ class ScoringConfig:
     one_way: float = 0.3
     cc: float = 0.5
     channels: dict[str, float] = field(
-        default_factory=lambda: {"meeting": 3.0, "logged": 3.0, "email": 1.0, "slack": 0.6}
+        default_factory=lambda: {
+            "meeting": 3.0,
+            "logged": 3.0,
+            "email": 1.0,
+            "slack": 0.6,
+        }
     )
 
     def channel(self, kind: str) -> float:
@@ -56,7 +61,9 @@ def decay(age_seconds: float, config: ScoringConfig) -> float:
     return 0.5 ** (age_days / config.half_life_days)
 
 
-def effective(out: float, inbound: float, shared: float, config: ScoringConfig) -> float:
+def effective(
+    out: float, inbound: float, shared: float, config: ScoringConfig
+) -> float:
     return 2.0 * min(out, inbound) + config.one_way * abs(out - inbound) + shared
 
 

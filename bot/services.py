@@ -1,4 +1,4 @@
-"""What the Slack handlers and scheduled jobs share: settings, database, graph, clock."""
+"""What handlers and scheduled jobs share: settings, database, graph, clock."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ class GraphCache:
     """
 
     def __init__(
-        self, db: aiosqlite.Connection, *, config: ScoringConfig,
+        self,
+        db: aiosqlite.Connection,
+        *,
+        config: ScoringConfig,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._db = db
@@ -47,7 +50,9 @@ class GraphCache:
 
     async def refresh(self) -> None:
         async with self._lock:
-            graph = await build_graph(self._db, as_of=self._clock(), config=self._config)
+            graph = await build_graph(
+                self._db, as_of=self._clock(), config=self._config
+            )
             index = await asyncio.to_thread(build_index, graph)
             self._current = (graph, index)
 
@@ -94,9 +99,13 @@ class Services:
         return person.email or person.name
 
 
-async def create_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now):
+async def create_services(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+):
     from storage.connection import connect
 
     db = await connect(settings.db_path)
     config = ScoringConfig(half_life_days=settings.half_life_days)
-    return Services(settings, db, GraphCache(db, config=config, clock=clock), clock=clock)
+    return Services(
+        settings, db, GraphCache(db, config=config, clock=clock), clock=clock
+    )

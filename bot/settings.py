@@ -72,7 +72,9 @@ def load_settings(
     """Build settings from `.env` overlaid by the real environment."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(
+            {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        )
     values.update(os.environ if environ is None else environ)
     return _parse(values)
 
@@ -131,7 +133,9 @@ def _slack_ids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     ids = _csv(env, name)
     for user_id in ids:
         if not _SLACK_ID_RE.match(user_id):
-            raise SettingsError(f"{name}: {user_id!r} is not a Slack user id like U0123ABC")
+            raise SettingsError(
+                f"{name}: {user_id!r} is not a Slack user id like U0123ABC"
+            )
     return ids
 
 

@@ -2,7 +2,8 @@
 
 Run from the repository root with the project's shared data beside it:
 
-    python samples/make_sample.py ../shared/data/email/enron-subset samples/enron-headers.mbox
+    python samples/make_sample.py ../shared/data/email/enron-subset \
+        samples/enron-headers.mbox
 
 Only From, To, Cc, Date and Message-ID are kept (plus the Lotus Notes X-From
 display name folded into From when From carries none): no subjects, no

@@ -27,7 +27,10 @@ class NewInteraction:
 async def existing_keys(db: aiosqlite.Connection, keys: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for chunk in chunked(list(keys), 500):
-        sql = f"SELECT key FROM interaction_keys WHERE key IN ({placeholders(len(chunk))})"
+        sql = (
+            "SELECT key FROM interaction_keys"
+            f" WHERE key IN ({placeholders(len(chunk))})"
+        )
         async with db.execute(sql, chunk) as cursor:
             found.update(row[0] for row in await cursor.fetchall())
     return found
@@ -47,8 +50,15 @@ async def insert_interactions(
         "INSERT INTO interactions (id, source, occurred_at, kind, channel, sender_id,"
         " participant_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (iid, it.source, it.occurred_at, it.kind, it.channel, it.sender_id,
-             len(it.participants))
+            (
+                iid,
+                it.source,
+                it.occurred_at,
+                it.kind,
+                it.channel,
+                it.sender_id,
+                len(it.participants),
+            )
             for iid, it in zip(ids, items, strict=True)
         ],
     )
@@ -72,8 +82,13 @@ async def count_rows(db: aiosqlite.Connection) -> dict[str, int]:
     """Row counts of the captured tables (used to prove re-imports change nothing)."""
     counts = {}
     for table in (
-        "people", "email_addresses", "organisations", "org_domains",
-        "interactions", "interaction_keys", "interaction_participants",
+        "people",
+        "email_addresses",
+        "organisations",
+        "org_domains",
+        "interactions",
+        "interaction_keys",
+        "interaction_participants",
     ):
         async with db.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
             counts[table] = (await cursor.fetchone())[0]
@@ -95,8 +110,14 @@ async def record_import_run(
         "INSERT INTO import_runs (source, target, started_at, finished_at, imported,"
         " duplicates, automated, bad, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            source, target, started_at, finished_at, counts.get("imported", 0),
-            counts.get("duplicates", 0), counts.get("automated", 0),
-            counts.get("bad", 0), details,
+            source,
+            target,
+            started_at,
+            finished_at,
+            counts.get("imported", 0),
+            counts.get("duplicates", 0),
+            counts.get("automated", 0),
+            counts.get("bad", 0),
+            details,
         ),
     )

@@ -66,7 +66,8 @@ async def insert_organisations(
     """Rows of (id, name, name_key, domain)."""
     created = now_iso()
     await db.executemany(
-        "INSERT INTO organisations (id, name, name_key, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO organisations (id, name, name_key, created_at)"
+        " VALUES (?, ?, ?, ?)",
         [(oid, name, key, created) for oid, name, key, _ in rows],
     )
     await db.executemany(
@@ -80,12 +81,19 @@ async def insert_people(
     people: list[tuple[int, str, bool, int | None]],
     addresses: list[tuple[str, str, str, int]],
 ) -> None:
-    """People as (id, name, is_colleague, org_id); addresses as (key, display, domain, person_id)."""
+    """Insert people and their addresses.
+
+    People are (id, name, is_colleague, org_id); addresses are
+    (key, display, domain, person_id).
+    """
     created = now_iso()
     await db.executemany(
         "INSERT INTO people (id, display_name, is_colleague, org_id, created_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(pid, name, int(colleague), org, created) for pid, name, colleague, org in people],
+        [
+            (pid, name, int(colleague), org, created)
+            for pid, name, colleague, org in people
+        ],
     )
     await db.executemany(
         "INSERT INTO email_addresses (address_key, display, domain, person_id)"
@@ -94,9 +102,7 @@ async def insert_people(
     )
 
 
-async def fill_missing_names(
-    db: aiosqlite.Connection, names: dict[int, str]
-) -> None:
+async def fill_missing_names(db: aiosqlite.Connection, names: dict[int, str]) -> None:
     """Give a name to people first seen without one; never overwrite a name."""
     await db.executemany(
         "UPDATE people SET display_name = ? WHERE id = ? AND display_name = ''",
@@ -109,14 +115,18 @@ async def get_person(db: aiosqlite.Connection, person_id: int) -> PersonRow | No
     return rows[0] if rows else None
 
 
-async def person_by_slack_id(db: aiosqlite.Connection, slack_user_id: str) -> PersonRow | None:
+async def person_by_slack_id(
+    db: aiosqlite.Connection, slack_user_id: str
+) -> PersonRow | None:
     rows = await _people_where(db, "p.slack_user_id = ?", (slack_user_id,))
     return rows[0] if rows else None
 
 
 async def person_by_address(db: aiosqlite.Connection, key: str) -> PersonRow | None:
     rows = await _people_where(
-        db, "p.id = (SELECT person_id FROM email_addresses WHERE address_key = ?)", (key,)
+        db,
+        "p.id = (SELECT person_id FROM email_addresses WHERE address_key = ?)",
+        (key,),
     )
     return rows[0] if rows else None
 

@@ -26,14 +26,25 @@ async def fetch(db, sql, *params):
 
 
 async def test_case_and_plus_tag_variants_are_one_person_when_importing(db, tmp_path):
-    mbox = write_mbox(tmp_path / "jane.mbox", [
-        message("Jane@Acme.Example", "bob@firm.example", message_id="1@x"),
-        message("jane@acme.example", "bob@firm.example", message_id="2@x",
-                date="Tue, 4 Mar 2025 10:00:00 -0000"),
-        message("jane+crm@acme.example", "bob@firm.example", message_id="3@x",
-                date="Wed, 5 Mar 2025 10:00:00 -0000"),
-        message("jane.doe@acme.example", "bob@firm.example", message_id="4@x"),
-    ])
+    mbox = write_mbox(
+        tmp_path / "jane.mbox",
+        [
+            message("Jane@Acme.Example", "bob@firm.example", message_id="1@x"),
+            message(
+                "jane@acme.example",
+                "bob@firm.example",
+                message_id="2@x",
+                date="Tue, 4 Mar 2025 10:00:00 -0000",
+            ),
+            message(
+                "jane+crm@acme.example",
+                "bob@firm.example",
+                message_id="3@x",
+                date="Wed, 5 Mar 2025 10:00:00 -0000",
+            ),
+            message("jane.doe@acme.example", "bob@firm.example", message_id="4@x"),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -51,13 +62,24 @@ async def test_case_and_plus_tag_variants_are_one_person_when_importing(db, tmp_
 
 
 async def test_unparseable_date_falls_back_to_envelope_and_is_counted(db, tmp_path):
-    mbox = write_mbox(tmp_path / "dates.mbox", [
-        message("a@acme.example", "bob@firm.example", message_id="d1@x",
+    mbox = write_mbox(
+        tmp_path / "dates.mbox",
+        [
+            message(
+                "a@acme.example",
+                "bob@firm.example",
+                message_id="d1@x",
                 date="2002/09/14 Sat 13:06:03 GMT",
-                envelope="From someone@acme.example Sat Sep 14 13:06:03 2002"),
-        message("a@acme.example", "bob@firm.example", message_id="d2@x",
-                date="Mon, 3 Mar 2025 10:00:00 -0000"),
-    ])
+                envelope="From someone@acme.example Sat Sep 14 13:06:03 2002",
+            ),
+            message(
+                "a@acme.example",
+                "bob@firm.example",
+                message_id="d2@x",
+                date="Mon, 3 Mar 2025 10:00:00 -0000",
+            ),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -70,9 +92,12 @@ async def test_unparseable_date_falls_back_to_envelope_and_is_counted(db, tmp_pa
 
 
 async def test_message_without_any_date_is_skipped_and_counted(db, tmp_path):
-    mbox = write_mbox(tmp_path / "nodate.mbox", [
-        message("a@acme.example", "bob@firm.example", date=None, envelope="From x"),
-    ])
+    mbox = write_mbox(
+        tmp_path / "nodate.mbox",
+        [
+            message("a@acme.example", "bob@firm.example", date=None, envelope="From x"),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -90,9 +115,12 @@ async def test_message_without_any_date_is_skipped_and_counted(db, tmp_path):
     ],
 )
 async def test_automated_mail_is_not_a_relationship(db, tmp_path, header):
-    mbox = write_mbox(tmp_path / "bulk.mbox", [
-        message("news@acme.example", "bob@firm.example", extra=header),
-    ])
+    mbox = write_mbox(
+        tmp_path / "bulk.mbox",
+        [
+            message("news@acme.example", "bob@firm.example", extra=header),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -101,10 +129,13 @@ async def test_automated_mail_is_not_a_relationship(db, tmp_path, header):
 
 
 async def test_noreply_sender_is_skipped(db, tmp_path):
-    mbox = write_mbox(tmp_path / "noreply.mbox", [
-        message("no-reply@acme.example", "bob@firm.example"),
-        message("MAILER-DAEMON@mx.acme.example", "bob@firm.example"),
-    ])
+    mbox = write_mbox(
+        tmp_path / "noreply.mbox",
+        [
+            message("no-reply@acme.example", "bob@firm.example"),
+            message("MAILER-DAEMON@mx.acme.example", "bob@firm.example"),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -113,10 +144,17 @@ async def test_noreply_sender_is_skipped(db, tmp_path):
 
 async def test_copies_with_different_message_ids_are_one_interaction(db, tmp_path):
     copy = dict(date="Mon, 23 Apr 2001 12:41:00 -0700 (PDT)", cc="carol@firm.example")
-    mbox = write_mbox(tmp_path / "copies.mbox", [
-        message("bob@firm.example", "jane@acme.example", message_id="a@thyme", **copy),
-        message("bob@firm.example", "Jane@ACME.example", message_id="b@thyme", **copy),
-    ])
+    mbox = write_mbox(
+        tmp_path / "copies.mbox",
+        [
+            message(
+                "bob@firm.example", "jane@acme.example", message_id="a@thyme", **copy
+            ),
+            message(
+                "bob@firm.example", "Jane@ACME.example", message_id="b@thyme", **copy
+            ),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -124,14 +162,23 @@ async def test_copies_with_different_message_ids_are_one_interaction(db, tmp_pat
 
 
 async def test_same_message_id_with_rewritten_from_is_one_interaction(db, tmp_path):
-    mbox = write_mbox(tmp_path / "moderated.mbox", [
-        message("Mauro <mchehab+samsung@kernel.example>", "ksummit@lists.example",
-                message_id="434c@kernel.example"),
-        message("Mauro <mchehab+samsung@kernel.example> (by way of Mauro"
-                " <mchehab@kernel.example>)", "ksummit@lists.example",
+    mbox = write_mbox(
+        tmp_path / "moderated.mbox",
+        [
+            message(
+                "Mauro <mchehab+samsung@kernel.example>",
+                "ksummit@lists.example",
                 message_id="434c@kernel.example",
-                date="Mon, 3 Mar 2025 10:05:00 -0000"),
-    ])
+            ),
+            message(
+                "Mauro <mchehab+samsung@kernel.example> (by way of Mauro"
+                " <mchehab@kernel.example>)",
+                "ksummit@lists.example",
+                message_id="434c@kernel.example",
+                date="Mon, 3 Mar 2025 10:05:00 -0000",
+            ),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -139,16 +186,23 @@ async def test_same_message_id_with_rewritten_from_is_one_interaction(db, tmp_pa
 
 
 async def test_free_mail_and_internal_domains_are_not_organisations(db, tmp_path):
-    mbox = write_mbox(tmp_path / "orgs.mbox", [
-        message("bob@firm.example", "x@gmail.com, y@mail.acme.co.uk, z@sales.firm.example"),
-    ])
+    mbox = write_mbox(
+        tmp_path / "orgs.mbox",
+        [
+            message(
+                "bob@firm.example",
+                "x@gmail.com, y@mail.acme.co.uk, z@sales.firm.example",
+            ),
+        ],
+    )
 
     await run_import(db, mbox)
 
     domains = await fetch(db, "SELECT domain FROM org_domains ORDER BY domain")
     assert domains == [("acme.co.uk",)]
     colleagues = await fetch(
-        db, "SELECT address_key FROM email_addresses e JOIN people p ON p.id = e.person_id"
+        db,
+        "SELECT address_key FROM email_addresses e JOIN people p ON p.id = e.person_id"
         " WHERE p.is_colleague = 1 ORDER BY 1",
     )
     assert colleagues == [("bob@firm.example",), ("z@sales.firm.example",)]
@@ -156,9 +210,12 @@ async def test_free_mail_and_internal_domains_are_not_organisations(db, tmp_path
 
 async def test_hundreds_of_recipients_are_stored_once_each(db, tmp_path):
     recipients = ", ".join(f"p{i}@acme.example" for i in range(300))
-    mbox = write_mbox(tmp_path / "big.mbox", [
-        message("bob@firm.example", recipients + ", P1@ACME.example"),
-    ])
+    mbox = write_mbox(
+        tmp_path / "big.mbox",
+        [
+            message("bob@firm.example", recipients + ", P1@ACME.example"),
+        ],
+    )
 
     summary = await run_import(db, mbox)
 
@@ -190,6 +247,10 @@ async def test_enron_sent_folder_copies_are_counted_once(db, shared_data):
     # original in To/Cc/Date, and the 78 messages with no usable recipient
     # are not interactions in any case.
     assert summary.duplicates >= 660
-    assert summary.imported + summary.duplicates + summary.automated + sum(
-        summary.bad.values()
-    ) == 4271
+    assert (
+        summary.imported
+        + summary.duplicates
+        + summary.automated
+        + sum(summary.bad.values())
+        == 4271
+    )

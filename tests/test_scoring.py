@@ -29,7 +29,9 @@ def test_recent_contact_scores_above_older_contact():
 
 
 def test_two_way_scores_far_above_one_way_with_the_same_volume():
-    assert effective(5, 5, 0, DEFAULT_SCORING) > 3 * effective(10, 0, 0, DEFAULT_SCORING)
+    assert effective(5, 5, 0, DEFAULT_SCORING) > 3 * effective(
+        10, 0, 0, DEFAULT_SCORING
+    )
     assert score(5, 5) > 2 * score(10, 0)
 
 
@@ -44,7 +46,7 @@ def test_one_to_one_above_small_group_above_large_group():
 
 @pytest.mark.parametrize("inbound", [0.0, 3.0, 10.0])
 def test_score_is_monotone_in_frequency(inbound):
-    scores = [score(out, inbound) for out in range(0, 30)]
+    scores = [score(out, inbound) for out in range(30)]
 
     assert scores == sorted(scores)
     assert all(0.0 <= s < 100.0 for s in scores)
@@ -64,7 +66,10 @@ def test_half_life_halves_the_weight():
 def test_explanation_states_counts_people_and_last_date():
     stats = PairStats(out=3, inbound=3, sent=8, received=6, last=984355200.0)
 
-    assert explain(stats, people=3) == "14 emails both ways with 3 people, last 12 Mar 2001"
+    assert (
+        explain(stats, people=3)
+        == "14 emails both ways with 3 people, last 12 Mar 2001"
+    )
 
 
 def test_explanation_says_when_mail_went_one_way_only():

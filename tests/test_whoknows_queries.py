@@ -24,20 +24,28 @@ def conversation(colleague, contact, count, *, start_day=1, reply=True):
         date = f"{day:02d} Mar 2025 10:00:00 +0000"
         mails.append(message(colleague, contact, date=date))
         if reply:
-            mails.append(message(contact, colleague, date=f"{day:02d} Mar 2025 11:00:00 +0000"))
+            mails.append(
+                message(contact, colleague, date=f"{day:02d} Mar 2025 11:00:00 +0000")
+            )
     return mails
 
 
 @pytest.fixture
 async def firm(db, tmp_path):
     mails = (
-        conversation("Alice Ames <alice@firm.example>", "Jane Roe <jane@acme.example>", 8)
+        conversation(
+            "Alice Ames <alice@firm.example>", "Jane Roe <jane@acme.example>", 8
+        )
         + conversation("alice@firm.example", "Tom Poe <tom@acme.example>", 3)
         + conversation("Bob Bell <bob@firm.example>", "jane@acme.example", 2)
         # One-way mass mail from Carol to many at Acme barely counts.
-        + [message("Carol Cole <carol@firm.example>",
-                   ", ".join(f"p{i}@acme.example" for i in range(40)))
-           for _ in range(5)]
+        + [
+            message(
+                "Carol Cole <carol@firm.example>",
+                ", ".join(f"p{i}@acme.example" for i in range(40)),
+            )
+            for _ in range(5)
+        ]
         + conversation("bob@firm.example", "Ann Fox <ann@acmecorp.example>", 2)
         + conversation("bob@firm.example", "Ned Ray <ned@acmeco.example>", 2)
         + conversation("carol@firm.example", "Zed <zed@initech.co.uk>", 4)
@@ -50,8 +58,15 @@ async def firm(db, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "query", ["acme", "ACME Corp", "Acme, Inc.", "acme.example", "mail.acme.example",
-              "someone@acme.example"],
+    "query",
+    [
+        "acme",
+        "ACME Corp",
+        "Acme, Inc.",
+        "acme.example",
+        "mail.acme.example",
+        "someone@acme.example",
+    ],
 )
 async def test_organisation_is_found_by_name_domain_or_address(firm, query):
     graph, index = firm
@@ -125,10 +140,19 @@ def test_json_output_has_the_documented_shape(tmp_path, capsys, monkeypatch):
     assert code == 0
     assert data["query"] == "Bank of America"
     assert data["match"] == {
-        "kind": "organisation", "name": "Bankofamerica", "domains": ["bankofamerica.com"],
+        "kind": "organisation",
+        "name": "Bankofamerica",
+        "domains": ["bankofamerica.com"],
     }
     top = data["people"][0]
-    assert set(top) >= {"name", "email", "score", "explanation", "last_contact", "contacts"}
+    assert set(top) >= {
+        "name",
+        "email",
+        "score",
+        "explanation",
+        "last_contact",
+        "contacts",
+    }
     assert top["email"] == "john.arnold@enron.com"
     assert datetime.fromisoformat(top["last_contact"]).tzinfo is not None
     assert {"name", "email", "score"} <= set(top["contacts"][0])

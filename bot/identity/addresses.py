@@ -36,7 +36,7 @@ def domain_of(key: str) -> str:
 
 
 def name_from_address(address: str | None) -> str:
-    """A readable stand-in name for someone known only by address: `k..allen` → `K. Allen`."""
+    """A stand-in name for someone known only by address: `k..allen` → `K. Allen`."""
     if not address:
         return "(unknown)"
     local = address.partition("@")[0].split("+", 1)[0]

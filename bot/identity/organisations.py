@@ -14,13 +14,43 @@ _PSL = PublicSuffixList()
 # Providers people use as personal addresses that the packaged list misses or
 # that matter enough in professional mail to state here explicitly.
 _EXTRA_FREE_MAIL = frozenset(
-    {"gmail.com", "googlemail.com", "hotmail.com", "outlook.com", "live.com",
-     "msn.com", "yahoo.com", "aol.com", "icloud.com", "me.com", "mac.com",
-     "proton.me", "protonmail.com", "gmx.com", "gmx.de", "web.de", "mail.com",
-     "yandex.ru", "qq.com", "163.com", "comcast.net", "earthlink.net",
-     "att.net", "sbcglobal.net", "verizon.net", "swbell.net", "home.com",
-     "flash.net", "webtv.net", "juno.com", "prodigy.net", "rr.com",
-     "cox.net", "charter.net", "bellsouth.net"}
+    {
+        "gmail.com",
+        "googlemail.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "web.de",
+        "mail.com",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "comcast.net",
+        "earthlink.net",
+        "att.net",
+        "sbcglobal.net",
+        "verizon.net",
+        "swbell.net",
+        "home.com",
+        "flash.net",
+        "webtv.net",
+        "juno.com",
+        "prodigy.net",
+        "rr.com",
+        "cox.net",
+        "charter.net",
+        "bellsouth.net",
+    }
 )
 FREE_MAIL_DOMAINS = frozenset(_FREE_MAIL_LIST) | _EXTRA_FREE_MAIL
 
@@ -60,7 +90,11 @@ def is_internal(domain: str, internal_domains: tuple[str, ...]) -> bool:
 def name_from_domain(org_domain: str) -> str:
     """A readable first name for an organisation known only by its domain."""
     suffix = _PSL.publicsuffix(org_domain) or ""
-    label = org_domain[: -len(suffix) - 1] if suffix and suffix != org_domain else org_domain
+    label = (
+        org_domain[: -len(suffix) - 1]
+        if suffix and suffix != org_domain
+        else org_domain
+    )
     if "." in label:  # umbrella domains: agency label, then where it sits
         agency, _, umbrella = label.partition(".")
         return f"{agency.capitalize()} ({umbrella}.{suffix})"

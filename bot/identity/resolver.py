@@ -56,8 +56,12 @@ class IdentityResolver:
                 wanted[item.key] = item
         missing = [key for key in wanted if key not in self._people]
         if missing:
-            self._people.update(await people_store.person_ids_for_addresses(db, missing))
-            await self._create(db, [wanted[k] for k in missing if k not in self._people])
+            self._people.update(
+                await people_store.person_ids_for_addresses(db, missing)
+            )
+            await self._create(
+                db, [wanted[k] for k in missing if k not in self._people]
+            )
         await self._name_nameless(db, wanted)
         return {key: self._people[key] for key in wanted}
 

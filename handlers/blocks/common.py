@@ -33,7 +33,9 @@ def plain(text: str, *, limit: int = MAX_SECTION_TEXT, emoji: bool = True) -> di
     return {"type": "plain_text", "text": cut(text or EMPTY, limit), "emoji": emoji}
 
 
-def section(text: str, *, accessory: dict | None = None, block_id: str | None = None) -> dict:
+def section(
+    text: str, *, accessory: dict | None = None, block_id: str | None = None
+) -> dict:
     """A section whose mrkdwn text the caller has already escaped where needed."""
     block: dict = {"type": "section", "text": mrkdwn(text)}
     if accessory:
@@ -59,7 +61,11 @@ def divider() -> dict:
 
 
 def button(
-    text: str, *, action_id: str, value: str = "", style: str | None = None,
+    text: str,
+    *,
+    action_id: str,
+    value: str = "",
+    style: str | None = None,
     url: str | None = None,
 ) -> dict:
     element: dict = {
@@ -92,7 +98,9 @@ def user_text(text: str | None, *, limit: int = MAX_SECTION_TEXT) -> str:
     return cut(escape(text) if text else EMPTY, limit)
 
 
-def fit_blocks(blocks: list[dict], *, limit: int = MAX_MESSAGE_BLOCKS, more: str) -> list[dict]:
+def fit_blocks(
+    blocks: list[dict], *, limit: int = MAX_MESSAGE_BLOCKS, more: str
+) -> list[dict]:
     """Keep within Slack's block count, ending with a note when blocks were dropped."""
     if len(blocks) <= limit:
         return blocks
