@@ -8,6 +8,7 @@ between a contact and their organisation carries `works_at=True`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -142,21 +143,19 @@ async def build_graph(
                 oid, name, tuple(sorted((domains or "").split()))
             )
 
+    # The arithmetic runs in worker threads, a chunk at a time: on a large
+    # firm it takes seconds, and the event loop must keep acking Slack.
     pairs: dict[tuple[int, int], PairStats] = {}
     now = as_of.timestamp()
     async with db.execute(_DIRECTED_SQL, params) as cursor:
         while rows := await cursor.fetchmany(50_000):
-            _add_directed(rows, pairs, result.people, now, config)
+            await asyncio.to_thread(
+                _add_directed, rows, pairs, result.people, now, config
+            )
     async with db.execute(_SHARED_SQL, params) as cursor:
-        _add_shared(await cursor.fetchall(), pairs, result.people, now, config)
-
-    graph = result.graph
-    for person in result.people.values():
-        graph.add_node(("person", person.id))
-        if not person.is_colleague and person.org_id is not None:
-            graph.add_edge(("person", person.id), ("org", person.org_id), works_at=True)
-    for (colleague, contact), stats in pairs.items():
-        graph.add_edge(("person", colleague), ("person", contact), stats=stats)
+        rows = await cursor.fetchall()
+    await asyncio.to_thread(_add_shared, rows, pairs, result.people, now, config)
+    await asyncio.to_thread(_assemble, result, pairs)
 
     result.build_seconds = time.perf_counter() - started
     logger.info(
@@ -167,6 +166,16 @@ async def build_graph(
         result.build_seconds,
     )
     return result
+
+
+def _assemble(result: RelationshipGraph, pairs: dict) -> None:
+    graph = result.graph
+    for person in result.people.values():
+        graph.add_node(("person", person.id))
+        if not person.is_colleague and person.org_id is not None:
+            graph.add_edge(("person", person.id), ("org", person.org_id), works_at=True)
+    for (colleague, contact), stats in pairs.items():
+        graph.add_edge(("person", colleague), ("person", contact), stats=stats)
 
 
 def _add_directed(rows, pairs, people, now, config) -> None:
