@@ -191,7 +191,30 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "sqlite": _sqlite_version(),
+        "commit": _commit(),
     }
+
+
+def _commit() -> str | None:
+    """The checkout's commit, marked "+dirty" when the measured code has edits."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "bot", "storage"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if changed else "")
 
 
 def _sqlite_version() -> str:
@@ -468,7 +491,8 @@ def format_table(report: dict) -> str:
         f"{size['colleagues']:,} colleagues, {size['contacts']:,} contacts "
         f"(seed {size['seed']})",
         f"machine: {machine_['nproc']} CPUs, Python {machine_['python']}, "
-        f"SQLite {machine_['sqlite']}, {machine_['platform']}",
+        f"SQLite {machine_['sqlite']}, {machine_['platform']}, "
+        f"commit {machine_['commit']}",
         "",
     ]
     for n, row in enumerate(rows):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -72,20 +73,17 @@ class RelationshipGraph:
         ]
 
 
-# Email and Slack rows: one row per (interaction, recipient) where exactly one
-# side is a colleague, so the internal traffic that dominates a firm's mail is
-# filtered out inside SQLite rather than in Python.
-_DIRECTED_SQL = """
-SELECT CAST(strftime('%s', i.occurred_at) AS INTEGER), i.kind, i.participant_count,
-       i.sender_id, ps.is_colleague, ip.person_id, ip.role
-FROM interactions i
-JOIN interaction_participants ip ON ip.interaction_id = i.id
-JOIN people ps ON ps.id = i.sender_id
-JOIN people pr ON pr.id = ip.person_id
-WHERE i.kind IN ('email', 'slack')
-  AND ip.person_id != i.sender_id
-  AND ps.is_colleague != pr.is_colleague
-  AND i.occurred_at <= :as_of
+# Email and Slack: messages first, then their recipients, both read in
+# storage order and joined here by interaction id. A join inside SQLite costs a
+# B-tree seek per recipient; two sequential scans are several times faster.
+_MESSAGES_SQL = """
+SELECT id, CAST(strftime('%s', occurred_at) AS INTEGER), kind = 'slack',
+       participant_count, sender_id
+FROM interactions
+WHERE kind IN ('email', 'slack') AND occurred_at <= :as_of
+"""
+_RECIPIENTS_SQL = """
+SELECT interaction_id, person_id, role = 'cc' FROM interaction_participants
 """
 
 # Meetings and logged interactions: everyone on them shares the contact.
@@ -147,11 +145,17 @@ async def build_graph(
     # firm it takes seconds, and the event loop must keep acking Slack.
     pairs: dict[tuple[int, int], PairStats] = {}
     now = as_of.timestamp()
-    async with db.execute(_DIRECTED_SQL, params) as cursor:
-        while rows := await cursor.fetchmany(50_000):
-            await asyncio.to_thread(
-                _add_directed, rows, pairs, result.people, now, config
-            )
+    async with db.execute("SELECT COALESCE(MAX(id), 0) FROM interactions") as cursor:
+        messages = _Messages((await cursor.fetchone())[0])
+    async with db.execute(_MESSAGES_SQL, params) as cursor:
+        cursor.row_factory = None
+        while rows := await cursor.fetchmany(_CHUNK):
+            await asyncio.to_thread(messages.add, rows, now, config)
+    roles = _roles(result.people)
+    async with db.execute(_RECIPIENTS_SQL) as cursor:
+        cursor.row_factory = None
+        while rows := await cursor.fetchmany(_CHUNK):
+            await asyncio.to_thread(_add_directed, rows, messages, roles, pairs, config)
     async with db.execute(_SHARED_SQL, params) as cursor:
         rows = await cursor.fetchall()
     await asyncio.to_thread(_add_shared, rows, pairs, result.people, now, config)
@@ -178,29 +182,69 @@ def _assemble(result: RelationshipGraph, pairs: dict) -> None:
         graph.add_edge(("person", colleague), ("person", contact), stats=stats)
 
 
-def _add_directed(rows, pairs, people, now, config) -> None:
-    channel = config.channel
-    for when, kind, count, sender, sender_is_colleague, recipient, role in rows:
-        if sender not in people or recipient not in people:
-            continue  # opted out or a bot
-        weight = (
-            channel(kind) * exclusivity(count, role, config) * decay(now - when, config)
-        )
-        if sender_is_colleague:
-            key = (sender, recipient)
-        else:
-            key = (recipient, sender)
+_CHUNK = 100_000
+_ABSENT, _CONTACT, _COLLEAGUE = 0, 1, 2
+
+
+class _Messages:
+    """Per-message facts in flat arrays indexed by interaction id (ids are dense)."""
+
+    def __init__(self, max_id: int) -> None:
+        size = max_id + 1
+        self.sender = array("q", bytes(8 * size))
+        self.when = array("d", bytes(8 * size))
+        self.weight = array("d", bytes(8 * size))
+        self.slack = bytearray(size)
+
+    def add(self, rows, now: float, config: ScoringConfig) -> None:
+        email, slack = config.channel("email"), config.channel("slack")
+        for iid, when, is_slack, count, sender in rows:
+            if sender is None:
+                continue
+            self.sender[iid] = sender
+            self.when[iid] = when
+            self.slack[iid] = is_slack
+            self.weight[iid] = (
+                (slack if is_slack else email)
+                * exclusivity(count, "to", config)
+                * decay(now - when, config)
+            )
+
+
+def _roles(people: dict[int, PersonInfo]) -> bytearray:
+    """Colleague or contact per person id; absent (opted out, bot) stays 0."""
+    roles = bytearray(max(people, default=0) + 1)
+    for pid, person in people.items():
+        roles[pid] = _COLLEAGUE if person.is_colleague else _CONTACT
+    return roles
+
+
+def _add_directed(rows, messages: _Messages, roles, pairs, config) -> None:
+    senders, known = messages.sender, len(roles)
+    cc = config.cc
+    for iid, recipient, is_cc in rows:
+        sender = senders[iid] if iid < len(senders) else 0
+        if not sender or sender == recipient or sender >= known or recipient >= known:
+            continue
+        sender_role, recipient_role = roles[sender], roles[recipient]
+        if not sender_role or not recipient_role or sender_role == recipient_role:
+            continue
+        weight = messages.weight[iid] * (cc if is_cc else 1.0)
+        colleague_sent = sender_role == _COLLEAGUE
+        key = (sender, recipient) if colleague_sent else (recipient, sender)
         stats = pairs.get(key)
         if stats is None:
             stats = pairs[key] = PairStats()
-        if kind == "slack":
+        is_slack = messages.slack[iid]
+        if is_slack:
             stats.slack += 1
-        if sender_is_colleague:
+        if colleague_sent:
             stats.out += weight
-            stats.sent += kind == "email"
+            stats.sent += not is_slack
         else:
             stats.inbound += weight
-            stats.received += kind == "email"
+            stats.received += not is_slack
+        when = messages.when[iid]
         if when > stats.last:
             stats.last = when
 

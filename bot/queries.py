@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,38 +94,92 @@ class Answer:
 
 @dataclass(slots=True)
 class NameIndex:
-    """Everything a query may name, keyed for exact and fuzzy lookup."""
+    """Everything a query may name, keyed for exact, prefix and fuzzy lookup.
+
+    `keys[i]` names `matches[i]`; an organisation may have several keys (its
+    name and its domain labels). The other fields are views built once by
+    `build_index` so a query never scans every key in Python.
+    """
 
     keys: list[str] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
     by_domain: dict[str, Match] = field(default_factory=dict)
     by_email: dict[str, Match] = field(default_factory=dict)
+    exact: dict[str, list[Match]] = field(default_factory=dict)
+    sorted_keys: list[str] = field(default_factory=list)
+    org_positions: list[int] = field(default_factory=list)
+    person_positions: list[int] = field(default_factory=list)
+    org_keys: list[str] = field(default_factory=list)
+    person_keys: list[str] = field(default_factory=list)
+
+    def add(self, key: str, match: Match) -> None:
+        self.keys.append(key)
+        self.matches.append(match)
+
+    def finish(self) -> NameIndex:
+        for position, (key, match) in enumerate(
+            zip(self.keys, self.matches, strict=True)
+        ):
+            self.exact.setdefault(key, []).append(match)
+            if match.kind == "organisation":
+                self.org_positions.append(position)
+            else:
+                self.person_positions.append(position)
+        self.sorted_keys = sorted(self.exact)
+        self.org_keys = [self.keys[p] for p in self.org_positions]
+        self.person_keys = [self.keys[p] for p in self.person_positions]
+        return self
+
+    def starting_with(self, prefix: str, *, most: int) -> set[Match]:
+        """Matches whose key starts with `prefix`, stopping past `most`."""
+        found: set[Match] = set()
+        at = bisect.bisect_left(self.sorted_keys, prefix)
+        while at < len(self.sorted_keys) and self.sorted_keys[at].startswith(prefix):
+            found.update(self.exact[self.sorted_keys[at]])
+            if len(found) > most:
+                break
+            at += 1
+        return found
+
+    def fuzzy(
+        self, text: str, *, limit: int, cutoff: float
+    ) -> list[tuple[Match, float]]:
+        """Near spellings, best first; one plain edit-distance ratio keeps it fast."""
+        best: dict[Match, float] = {}
+        for keys, positions in (
+            (self.org_keys, self.org_positions),
+            (self.person_keys, self.person_positions),
+        ):
+            for _, score, i in process.extract(
+                text, keys, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff
+            ):
+                match = self.matches[positions[i]]
+                best[match] = max(best.get(match, 0.0), score)
+        return sorted(best.items(), key=lambda item: (-item[1], item[0].name))
 
 
 def build_index(graph: RelationshipGraph) -> NameIndex:
     index = NameIndex()
     for org in graph.orgs.values():
         match = Match("organisation", org.id, org.name, org.domains)
-        index.keys.append(name_key(org.name))
-        index.matches.append(match)
+        key = name_key(org.name)
+        index.add(key, match)
         for domain in org.domains:
             index.by_domain[domain] = match
             # "Bank of America" must find bankofamerica.com even before anyone
             # renames the organisation from its domain.
             label = domain.split(".")[0]
-            if label != name_key(org.name):
-                index.keys.append(label)
-                index.matches.append(match)
+            if label != key:
+                index.add(label, match)
     for person in graph.people.values():
         if person.is_colleague:
             continue
         match = Match("person", person.id, person.name)
         if person.name:
-            index.keys.append(_person_key(person.name))
-            index.matches.append(match)
+            index.add(_person_key(person.name), match)
         if person.email:
             index.by_email[address_key(person.email) or person.email.lower()] = match
-    return index
+    return index.finish()
 
 
 def who_knows(
@@ -164,13 +219,9 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
                 return index.by_domain[candidate]
 
     wanted = name_key(query) if "@" not in query else name_key(lowered.split(".")[0])
-    exact = {m for k, m in zip(index.keys, index.matches, strict=True) if k == wanted}
     person_key = _person_key(query)
-    exact |= {
-        m
-        for k, m in zip(index.keys, index.matches, strict=True)
-        if m.kind == "person" and k == person_key
-    }
+    exact = set(index.exact.get(wanted, ()))
+    exact |= {m for m in index.exact.get(person_key, ()) if m.kind == "person"}
     if len(exact) == 1:
         return exact.pop()
     if len(exact) > 1:
@@ -179,45 +230,23 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
     # A query that starts exactly one name is that name ("acme rock" is Acme
     # Rockets, not Acme); one that starts several is a choice to offer.
     if len(wanted) >= 3:
-        prefixed = {
-            m
-            for k, m in zip(index.keys, index.matches, strict=True)
-            if k.startswith(wanted)
-        }
+        prefixed = index.starting_with(wanted, most=10)
         if len(prefixed) == 1:
             return prefixed.pop()
         if 1 < len(prefixed) <= 10:
             return Answer(query, choices=tuple(sorted(prefixed, key=lambda m: m.name)))
 
-    scored = process.extract(
-        wanted or person_key,
-        index.keys,
-        scorer=fuzz.WRatio,
-        limit=20,
-        score_cutoff=HINT_CUTOFF,
-    )
-    best: dict[Match, float] = {}
-    for _, score, position in scored:
-        match = index.matches[position]
-        best[match] = max(best.get(match, 0.0), score)
-    ranked = sorted(best.items(), key=lambda item: (-item[1], item[0].name))
-    strong = [m for m, s in ranked if s >= MATCH_CUTOFF]
-    if strong:
+    text = wanted or person_key
+    ranked = index.fuzzy(text, limit=20, cutoff=HINT_CUTOFF)
+    if ranked and ranked[0][1] >= MATCH_CUTOFF:
         top_score = ranked[0][1]
-        close = [
-            m
-            for m, s in ranked
-            if s >= MATCH_CUTOFF and top_score - s < AMBIGUITY_MARGIN
-        ]
+        close = [m for m, s in ranked if top_score - s < AMBIGUITY_MARGIN]
         if len(close) == 1:
             return close[0]
         return Answer(query, choices=tuple(close[:10]))
     if not ranked:
         # Nothing close: still name the nearest few so the user has somewhere to go.
-        nearest = process.extract(
-            wanted or person_key, index.keys, scorer=fuzz.ratio, limit=10
-        )
-        ranked = [(index.matches[position], score) for _, score, position in nearest]
+        ranked = index.fuzzy(text, limit=5, cutoff=0)
     names = dict.fromkeys(m.name for m, _ in ranked)
     return Answer(query, suggestions=tuple(names)[:5])
 
@@ -305,27 +334,17 @@ def search_names(
 ) -> list[Match]:
     """Type-ahead: matches for partial `text`, prefix hits first, then fuzzy ones."""
     wanted = name_key(text) if kind == "organisation" else _person_key(text)
-    results: dict[Match, float] = {}
-    for key, match in zip(index.keys, index.matches, strict=True):
-        if kind is not None and match.kind != kind:
-            continue
-        if (
-            not wanted
-            or key.startswith(wanted)
-            or match.name.lower().startswith(text.strip().lower())
-        ):
-            results[match] = max(results.get(match, 0.0), 200.0)
-    if wanted and len(results) < limit:
-        scored = process.extract(
-            wanted,
-            index.keys,
-            scorer=fuzz.WRatio,
-            limit=limit * 4,
-            score_cutoff=HINT_CUTOFF,
-        )
-        for _, score, position in scored:
-            match = index.matches[position]
-            if kind is None or match.kind == kind:
+
+    def fits(match: Match) -> bool:
+        return kind is None or match.kind == kind
+
+    if not wanted:
+        everyone = {m for m in index.matches if fits(m)}
+        return sorted(everyone, key=lambda m: m.name.lower())[:limit]
+    results = {m: 200.0 for m in index.starting_with(wanted, most=limit * 4) if fits(m)}
+    if len(results) < limit:
+        for match, score in index.fuzzy(wanted, limit=limit * 4, cutoff=HINT_CUTOFF):
+            if fits(match):
                 results[match] = max(results.get(match, 0.0), score)
     ranked = sorted(results.items(), key=lambda item: (-item[1], item[0].name.lower()))
     return [match for match, _ in ranked[:limit]]
