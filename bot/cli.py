@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
@@ -18,10 +20,7 @@ logger = logging.getLogger(__name__)
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose, serving=args.run is _run_serve)
     try:
         settings = load_settings()
         if args.db:
@@ -33,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print(
             "rapport: interrupted; everything committed so far is kept", file=sys.stderr
@@ -164,10 +168,13 @@ def settings_scoring(settings: Settings):
 
 
 async def _run_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.server import serve
+    from bot.server import StartupError, serve
 
     settings.require_slack()
-    await serve(settings)
+    try:
+        await serve(settings, host=settings.host)
+    except StartupError as exc:
+        raise UsageError(str(exc)) from exc
     return 0
 
 

@@ -7,9 +7,13 @@ import logging
 import signal
 import time
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 
@@ -21,12 +25,28 @@ HEALTH_PATH = "/healthz"
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
-def build_web_app(app: AsyncApp) -> web.Application:
+def build_web_app(app: AsyncApp, *, signing_secret: str) -> web.Application:
     """The HTTP front: Slack posts to /slack/events; a probe may GET /healthz."""
+    verifier = SignatureVerifier(signing_secret)
 
     async def events(request: web.Request) -> web.Response:
         started = time.monotonic()
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        body = (await request.read()).decode("utf-8", "replace")
+        # Checked here, before Bolt parses the body: a forged request with a
+        # broken body must get a 401, not a parser's traceback and a 500.
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit()) or not verifier.is_valid(
+            body, timestamp, signature
+        ):
+            logger.info("Rejected a request with a bad or stale signature")
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError):
+            logger.warning("Rejected a signed request whose body does not parse")
+            return web.json_response({"error": "malformed request"}, status=400)
+        bolt_response = await app.async_dispatch(bolt_request)
         logger.debug(
             "Answered a Slack request with %s in %.0f ms",
             bolt_response.status,
@@ -61,6 +81,7 @@ async def serve(
     try:
         await services.graphs.refresh()
         app = create_app(services)
+        await check_slack(app, settings)
         # Imported late so this module (and tests of the Slack front) load
         # without the scheduler and its jobs.
         from bot.scheduler import start_scheduler
@@ -93,20 +114,63 @@ async def _run_socket_mode(
 ) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+    await _check_app_token(settings)
     handler = AsyncSocketModeHandler(app, settings.slack_app_token)
-    await handler.connect_async()
-    logger.info("Rapport is listening over Socket Mode")
+    # The Socket Mode client retries its first connection without end; a
+    # stop request must still win while it is trying.
+    connecting = asyncio.create_task(handler.connect_async())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            logger.info("Rapport is listening over Socket Mode")
+            await stopping
     finally:
+        for task in (connecting, stopping):
+            task.cancel()
+        await asyncio.gather(connecting, stopping, return_exceptions=True)
         await handler.close_async()
+
+
+class StartupError(RuntimeError):
+    """Slack refused the app's credentials or could not be reached at start."""
+
+
+async def check_slack(app: AsyncApp, settings: Settings) -> None:
+    """Fail fast, naming the variable, when Slack rejects the bot token."""
+    try:
+        await app.client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown_error")
+        raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error})") from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise StartupError(
+            f"cannot reach Slack at {settings.slack_api_url} "
+            f"(SLACK_API_URL): {type(exc).__name__}"
+        ) from None
+
+
+async def _check_app_token(settings: Settings) -> None:
+    client = AsyncWebClient(base_url=settings.slack_api_url)
+    try:
+        await client.apps_connections_open(app_token=settings.slack_app_token)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown_error")
+        raise StartupError(f"Slack refused SLACK_APP_TOKEN ({error})") from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise StartupError(
+            f"cannot reach Slack at {settings.slack_api_url}: {type(exc).__name__}"
+        ) from None
 
 
 async def _run_http(
     app: AsyncApp, settings: Settings, *, host: str, stop: asyncio.Event
 ) -> None:
     runner = web.AppRunner(
-        build_web_app(app), access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+        build_web_app(app, signing_secret=settings.slack_signing_secret or ""),
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
     )
     await runner.setup()
     try:

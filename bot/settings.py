@@ -28,6 +28,7 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000
+    host: str = "0.0.0.0"
     half_life_days: float = 180.0
     admin_user_ids: tuple[str, ...] = ()
     excluded_addresses: tuple[str, ...] = ()
@@ -92,6 +93,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         slack_app_token=text("SLACK_APP_TOKEN"),
         slack_api_url=_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL),
         port=_int(env, "PORT", 3000, low=1, high=65535),
+        host=text("RAPPORT_HOST") or "0.0.0.0",
         half_life_days=_float(env, "RAPPORT_HALF_LIFE_DAYS", 180.0, low=1.0),
         admin_user_ids=_slack_ids(env, "RAPPORT_ADMIN_USER_IDS"),
         excluded_addresses=_csv(env, "RAPPORT_EXCLUDED_ADDRESSES", lower=True),
@@ -155,6 +157,8 @@ def _int(
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            raise SettingsError(f"{name} must be at least {low}, not {value}")
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
 

@@ -506,7 +506,10 @@ async def running_slack_app(
         await services.graphs.refresh()
         app = create_app(services)
 
-        runner = web.AppRunner(build_web_app(app), access_log=None)
+        runner = web.AppRunner(
+            build_web_app(app, signing_secret=settings.slack_signing_secret or ""),
+            access_log=None,
+        )
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         port = runner.addresses[0][1]

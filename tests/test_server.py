@@ -223,7 +223,8 @@ async def test_socket_mode_acknowledges_and_answers_when_app_token_is_set(tmp_pa
             await asyncio.wait_for(server, timeout=5)
             await services.db.close()
 
-    assert slack.app_tokens == [f"Bearer {APP_TOKEN}"]
+    # One call checks the token at start, the next opens the socket.
+    assert slack.app_tokens == [f"Bearer {APP_TOKEN}"] * 2
     assert acked_after < 1.0
     assert fake.response_posts[0].path == "socket/1"
     assert fake.response_posts[0].body["response_type"] == "ephemeral"
