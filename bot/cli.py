@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from storage.connection import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"rapport: configuration error: {exc}", file=sys.stderr)
         return 2
-    except UsageError as exc:
+    except (UsageError, StorageError) as exc:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -92,11 +93,16 @@ def _parser() -> argparse.ArgumentParser:
 def _parse_as_of(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+        moment.timestamp()
+    except (ValueError, OverflowError, OSError):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date like 2001-06-30 or 2001-06-30T12:00"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not 1970 <= moment.year <= 2200:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 1970–2200")
+    return moment
 
 
 def _with_db(settings: Settings, db: str) -> Settings:
@@ -127,8 +133,13 @@ async def _run_whoknows(settings: Settings, args: argparse.Namespace) -> int:
     from bot.queries import build_index, who_knows
     from storage.connection import open_db
 
-    if args.limit < 1:
-        raise UsageError("--limit must be at least 1")
+    if not 1 <= args.limit <= 100:
+        raise UsageError("--limit must be between 1 and 100")
+    if str(settings.db_path) != ":memory:" and not settings.db_path.is_file():
+        raise UsageError(
+            f"no database at {settings.db_path}: import something first "
+            "(rapport import mbox PATH) or point RAPPORT_DB / --db at one"
+        )
     async with open_db(settings.db_path) as db:
         graph = await build_graph(
             db, as_of=args.as_of, config=settings_scoring(settings)

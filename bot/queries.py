@@ -19,6 +19,17 @@ MATCH_CUTOFF = 86.0
 # Two candidates this close to each other are both offered instead of a guess.
 AMBIGUITY_MARGIN = 4.0
 HINT_CUTOFF = 55.0
+# Below this a "closest name" is noise, not help.
+SUGGESTION_CUTOFF = 40.0
+
+COLLEAGUE_NOTE = (
+    "{query} belongs to a colleague. Rapport ranks who knows people and "
+    "organisations outside the firm."
+)
+FIRM_NOTE = "{domain} is the firm's own domain; ask about an outside organisation."
+EMPTY_NOTE = (
+    "There is nothing to look up: type a company, a domain, an address or a name."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,7 @@ class Match:
     id: int
     name: str
     domains: tuple[str, ...] = ()
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +69,9 @@ class Answer:
     people: tuple[Colleague, ...] = ()
     choices: tuple[Match, ...] = ()
     suggestions: tuple[str, ...] = ()
+    # Why there is no answer when it is not a spelling problem (a colleague's
+    # own address, the firm's domain, nothing to look up).
+    note: str = ""
 
     def to_json(self) -> dict:
         return {
@@ -85,10 +100,16 @@ class Answer:
                 for c in self.people
             ],
             "choices": [
-                {"kind": m.kind, "name": m.name, "domains": list(m.domains)}
+                {
+                    "kind": m.kind,
+                    "name": m.name,
+                    "domains": list(m.domains),
+                    "email": m.email,
+                }
                 for m in self.choices
             ],
             "suggestions": list(self.suggestions),
+            "note": self.note,
         }
 
 
@@ -111,6 +132,8 @@ class NameIndex:
     person_positions: list[int] = field(default_factory=list)
     org_keys: list[str] = field(default_factory=list)
     person_keys: list[str] = field(default_factory=list)
+    colleague_emails: set[str] = field(default_factory=set)
+    firm_domains: set[str] = field(default_factory=set)
 
     def add(self, key: str, match: Match) -> None:
         self.keys.append(key)
@@ -172,13 +195,22 @@ def build_index(graph: RelationshipGraph) -> NameIndex:
             if label != key:
                 index.add(label, match)
     for person in graph.people.values():
+        key = address_key(person.email) if person.email else None
         if person.is_colleague:
+            if key:
+                index.colleague_emails.add(key)
+                index.firm_domains.add(organisation_domain(domain_of(key)) or "")
             continue
-        match = Match("person", person.id, person.name)
+        match = Match("person", person.id, person.name, email=person.email)
         if person.name:
             index.add(_person_key(person.name), match)
+            # "Lafontaine, Steve" is asked for as "Steve Lafontaine".
+            last, comma, first = person.name.partition(",")
+            if comma and first.strip() and "," not in first:
+                index.add(_person_key(f"{first} {last}"), match)
         if person.email:
-            index.by_email[address_key(person.email) or person.email.lower()] = match
+            index.by_email[key or person.email.lower()] = match
+    index.firm_domains.discard("")
     return index.finish()
 
 
@@ -210,6 +242,8 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
         key = address_key(lowered)
         if key and key in index.by_email:
             return index.by_email[key]
+        if key in index.colleague_emails:
+            return Answer(query, note=COLLEAGUE_NOTE.format(query=query))
         if key:
             lowered = domain_of(key)
     if re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", lowered):
@@ -217,9 +251,13 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
         for candidate in (lowered, org_domain):
             if candidate in index.by_domain:
                 return index.by_domain[candidate]
+        if org_domain in index.firm_domains:
+            return Answer(query, note=FIRM_NOTE.format(domain=org_domain))
 
     wanted = name_key(query) if "@" not in query else name_key(lowered.split(".")[0])
     person_key = _person_key(query)
+    if not wanted and not person_key.replace(" ", ""):
+        return Answer(query, note=EMPTY_NOTE)
     exact = set(index.exact.get(wanted, ()))
     exact |= {m for m in index.exact.get(person_key, ()) if m.kind == "person"}
     if len(exact) == 1:
@@ -246,7 +284,7 @@ def _lookup(index: NameIndex, query: str) -> Match | Answer:
         return Answer(query, choices=tuple(close[:10]))
     if not ranked:
         # Nothing close: still name the nearest few so the user has somewhere to go.
-        ranked = index.fuzzy(text, limit=5, cutoff=0)
+        ranked = index.fuzzy(text, limit=5, cutoff=SUGGESTION_CUTOFF)
     names = dict.fromkeys(m.name for m, _ in ranked)
     return Answer(query, suggestions=tuple(names)[:5])
 

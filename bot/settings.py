@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -73,9 +74,11 @@ def load_settings(
     """Build settings from `.env` overlaid by the real environment."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        values.update(
-            {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-        )
+        try:
+            pairs = dotenv_values(env_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"cannot read {env_file}: {exc}") from None
+        values.update({k: v for k, v in pairs.items() if v is not None})
     values.update(os.environ if environ is None else environ)
     return _parse(values)
 
@@ -94,7 +97,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         slack_api_url=_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL),
         port=_int(env, "PORT", 3000, low=1, high=65535),
         host=text("RAPPORT_HOST") or "0.0.0.0",
-        half_life_days=_float(env, "RAPPORT_HALF_LIFE_DAYS", 180.0, low=1.0),
+        half_life_days=_float(
+            env, "RAPPORT_HALF_LIFE_DAYS", 180.0, low=1.0, high=36500.0
+        ),
         admin_user_ids=_slack_ids(env, "RAPPORT_ADMIN_USER_IDS"),
         excluded_addresses=_csv(env, "RAPPORT_EXCLUDED_ADDRESSES", lower=True),
         excluded_domains=_domains(env, "RAPPORT_EXCLUDED_DOMAINS"),
@@ -102,13 +107,17 @@ def _parse(env: Mapping[str, str]) -> Settings:
         google_token_uri=text("RAPPORT_GOOGLE_TOKEN_URI"),
         google_api_url=text("RAPPORT_GOOGLE_API_URL"),
         google_oauth_tokens_dir=_path(env, "RAPPORT_GOOGLE_OAUTH_TOKENS_DIR"),
-        google_max_messages=_int(env, "RAPPORT_GOOGLE_MAX_MESSAGES", 1000, low=1),
-        google_sync_days=_int(env, "RAPPORT_GOOGLE_SYNC_DAYS", 365, low=1),
-        sync_interval_minutes=_int(env, "RAPPORT_SYNC_INTERVAL_MINUTES", 30, low=1),
+        google_max_messages=_int(
+            env, "RAPPORT_GOOGLE_MAX_MESSAGES", 1000, low=1, high=10_000_000
+        ),
+        google_sync_days=_int(env, "RAPPORT_GOOGLE_SYNC_DAYS", 365, low=1, high=36500),
+        sync_interval_minutes=_int(
+            env, "RAPPORT_SYNC_INTERVAL_MINUTES", 30, low=1, high=10080
+        ),
         digest_channel=text("RAPPORT_DIGEST_CHANNEL"),
         digest_weekday=_int(env, "RAPPORT_DIGEST_WEEKDAY", 0, low=0, high=6),
         digest_hour=_int(env, "RAPPORT_DIGEST_HOUR", 9, low=0, high=23),
-        cold_after_days=_int(env, "RAPPORT_COLD_AFTER_DAYS", 45, low=1),
+        cold_after_days=_int(env, "RAPPORT_COLD_AFTER_DAYS", 45, low=1, high=3650),
         default_timezone=_timezone(env, "RAPPORT_DEFAULT_TIMEZONE"),
         reminder_hour=_int(env, "RAPPORT_REMINDER_HOUR", 9, low=0, high=23),
         delivery_grace_hours=_int(
@@ -152,10 +161,10 @@ def _int(
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    # int() would also take "1_000" and non-ASCII digits; a setting should not.
+    if not re.fullmatch(r"-?[0-9]{1,12}", raw):
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}")
+    value = int(raw)
     if (low is not None and value < low) or (high is not None and value > high):
         if high is None:
             raise SettingsError(f"{name} must be at least {low}, not {value}")
@@ -163,7 +172,9 @@ def _int(
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, *, low: float) -> float:
+def _float(
+    env: Mapping[str, str], name: str, default: float, *, low: float, high: float
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -171,8 +182,8 @@ def _float(env: Mapping[str, str], name: str, default: float, *, low: float) -> 
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-    if value < low:
-        raise SettingsError(f"{name} must be at least {low}, not {value}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, not {raw}")
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,21 +24,24 @@ class StorageError(RuntimeError):
 async def connect(path: Path | str) -> aiosqlite.Connection:
     """Open the database at `path`, configured and migrated to the latest schema."""
     target = str(path)
-    if target != ":memory:":
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
     try:
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(target, isolation_level=None)
-    except Exception as exc:  # sqlite3 raises several types for a bad path
-        raise StorageError(f"cannot open database {target}: {exc}") from exc
-    db.row_factory = aiosqlite.Row
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA foreign_keys=ON")
-    # Two bot processes (or a CLI import beside the server) may share the file.
-    await db.execute("PRAGMA busy_timeout=10000")
-    await db.execute("PRAGMA synchronous=NORMAL")
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"cannot open database {target}: {exc}") from None
     try:
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        # Two bot processes (or a CLI import beside the server) may share the file.
+        await db.execute("PRAGMA busy_timeout=10000")
+        await db.execute("PRAGMA synchronous=NORMAL")
         await apply_migrations(db)
-    except Exception:
+    except sqlite3.Error as exc:
+        await db.close()
+        raise StorageError(f"cannot use database {target}: {exc}") from None
+    except BaseException:
         await db.close()
         raise
     return db

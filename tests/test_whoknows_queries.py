@@ -121,10 +121,49 @@ async def test_several_plausible_matches_give_a_choice(firm):
 async def test_unknown_name_gives_closest_names(firm):
     graph, index = firm
 
-    answer = who_knows(graph, index, "Globex International")
+    answer = who_knows(graph, index, "Initeck Holdings")
 
     assert answer.match is None and not answer.choices
-    assert answer.suggestions
+    assert "Initech" in answer.suggestions
+
+
+async def test_nothing_alike_gives_no_filler_suggestions(firm):
+    graph, index = firm
+
+    answer = who_knows(graph, index, "Globex International")
+
+    assert (answer.match, answer.choices, answer.suggestions) == (None, (), ())
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        pytest.param("alice@firm.example", "belongs to a colleague", id="colleague"),
+        pytest.param("firm.example", "the firm's own domain", id="own-domain"),
+        pytest.param("😀 %", "nothing to look up", id="no-letters"),
+    ],
+)
+async def test_query_that_names_nothing_outside_says_why(firm, query, says):
+    graph, index = firm
+
+    answer = who_knows(graph, index, query)
+
+    assert answer.match is None and not answer.suggestions
+    assert says in answer.note
+
+
+async def test_last_comma_first_name_is_found_in_natural_order(db, tmp_path):
+    mails = conversation(
+        "bob@firm.example", '"Lafontaine, Steve" <steve@bank.example>', 2
+    )
+    await EmailImporter(db, source="mbox", internal_domains=("firm.example",)).add_all(
+        iter_mbox(write_mbox(tmp_path / "bank.mbox", mails))
+    )
+    graph = await build_graph(db, as_of=AS_OF)
+
+    answer = who_knows(graph, build_index(graph), "steve lafontaine")
+
+    assert answer.match is not None and answer.match.email == "steve@bank.example"
 
 
 def test_json_output_has_the_documented_shape(tmp_path, capsys, monkeypatch):

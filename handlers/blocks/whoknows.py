@@ -132,6 +132,8 @@ def choice_blocks(answer: Answer) -> list[dict]:
 
 
 def nothing_blocks(answer: Answer) -> list[dict]:
+    if answer.note:
+        return [section(user_text(answer.note, limit=1000))]
     blocks = [section(NOTHING.format(query=user_text(answer.query, limit=500)))]
     if answer.suggestions:
         buttons = [
@@ -165,6 +167,8 @@ def _match_line(match: Match) -> str:
     kind = "Organisation" if match.kind == "organisation" else "Person"
     name = f"*{user_text(_display_name(match), limit=200)}*"
     domains = ", ".join(escape(d) for d in match.domains[:5])
+    if match.email and not domains:
+        domains = escape(match.email)
     return f"{kind}: {name}" + (f" ({domains})" if domains else "")
 
 
