@@ -116,6 +116,12 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         raise UsageError(f"{args.path} does not exist")
+    if not settings.internal_domains:
+        print(
+            "rapport: warning: RAPPORT_INTERNAL_DOMAINS is not set, so nobody counts"
+            " as a colleague yet; set it (e.g. firm.com) and import again",
+            file=sys.stderr,
+        )
     from bot.capture.slack_export import SlackExportError
     from storage.connection import StorageError
 
@@ -124,6 +130,12 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> int:
     except (SlackExportError, StorageError) as exc:
         raise UsageError(str(exc)) from exc
     print(summary.line())
+    if getattr(summary, "seen", None) == 0:
+        print(
+            f"rapport: no messages found in {args.path}; is it a {args.kind}?",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

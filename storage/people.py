@@ -177,3 +177,24 @@ async def rename_organisation(
         "UPDATE organisations SET name = ?, name_key = ?, renamed = 1 WHERE id = ?",
         (name, name_key, org_id),
     )
+
+
+async def promote_internal_people(
+    db: aiosqlite.Connection, internal_domains: tuple[str, ...]
+) -> int:
+    """Mark everyone with an address on the firm's domains as a colleague.
+
+    People first seen before RAPPORT_INTERNAL_DOMAINS named a domain were
+    stored as outside contacts; this puts them right on the next import or
+    sync. Nobody is demoted: Slack membership also makes colleagues.
+    """
+    promoted = 0
+    for domain in internal_domains:
+        cursor = await db.execute(
+            "UPDATE people SET is_colleague = 1, org_id = NULL"
+            " WHERE is_colleague = 0 AND id IN (SELECT person_id FROM email_addresses"
+            "  WHERE domain = ? OR domain LIKE '%.' || ?)",
+            (domain, domain),
+        )
+        promoted += cursor.rowcount
+    return promoted

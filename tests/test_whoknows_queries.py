@@ -197,3 +197,39 @@ def test_json_output_has_the_documented_shape(tmp_path, capsys, monkeypatch):
     assert {"name", "email", "score"} <= set(top["contacts"][0])
     scores = [p["score"] for p in data["people"]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_colleagues_are_recognised_when_internal_domains_are_set_later(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAPPORT_DB", str(tmp_path / "late.db"))
+    monkeypatch.delenv("RAPPORT_INTERNAL_DOMAINS", raising=False)
+    mbox = write_mbox(
+        tmp_path / "late.mbox", conversation("a@firm.example", "c@acme.example", 3)
+    )
+    assert main(["import", "mbox", str(mbox)]) == 0
+    assert "RAPPORT_INTERNAL_DOMAINS is not set" in capsys.readouterr().err
+
+    monkeypatch.setenv("RAPPORT_INTERNAL_DOMAINS", "firm.example")
+    assert main(["import", "mbox", str(mbox)]) == 0
+    code = main(["whoknows", "acme", "--as-of", "2025-06-01", "--json"])
+
+    assert code == 0
+    assert [
+        p["email"]
+        for p in json.loads(capsys.readouterr().out.split("\n", 1)[1])["people"]
+    ] == ["a@firm.example"]
+
+
+def test_import_of_a_file_without_messages_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAPPORT_DB", str(tmp_path / "empty.db"))
+    monkeypatch.setenv("RAPPORT_INTERNAL_DOMAINS", "firm.example")
+    empty = tmp_path / "notes.txt"
+    empty.write_text("just some text\n")
+
+    code = main(["import", "mbox", str(empty)])
+
+    assert code == 1
+    assert "no messages found" in capsys.readouterr().err

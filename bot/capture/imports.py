@@ -11,9 +11,9 @@ from tqdm import tqdm
 
 from bot.capture.email_import import EmailImporter, Exclusions, ImportSummary
 from bot.settings import Settings
-from storage.connection import open_db
+from storage.connection import open_db, transaction
 from storage.interactions import record_import_run
-from storage.people import now_iso
+from storage.people import now_iso, promote_internal_people
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,10 @@ async def run_file_import(
 ) -> ImportSummary:
     """Import one export file or folder into the database named by settings."""
     async with open_db(settings.db_path) as db:
+        async with transaction(db):
+            promoted = await promote_internal_people(db, settings.internal_domains)
+        if promoted:
+            logger.warning("%d people on the firm's domains are now colleagues", promoted)
         if kind == "slack-export":
             from bot.capture.slack_export import import_slack_export
 

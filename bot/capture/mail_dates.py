@@ -159,7 +159,10 @@ def _parse_unusual(text: str) -> DateParse:
     except (ValueError, OverflowError):
         return DateParse(None)
     if offset:
-        when -= timedelta(seconds=offset)
+        try:
+            when -= timedelta(seconds=offset)
+        except OverflowError:
+            return DateParse(None, ("date-out-of-range",))
     return _checked(when, ())
 
 
@@ -180,7 +183,13 @@ def _build(
         )  # fmt: skip
     except (ValueError, OverflowError):
         return DateParse(None)
-    return _checked(local.astimezone(UTC), notes)
+    try:
+        when = local.astimezone(UTC)
+    except OverflowError:
+        # Year 1 at +23:59 or year 9999 at -23:59 exists locally but not in
+        # UTC; such a date is out of range, never a reason to stop an import.
+        return DateParse(None, ("date-out-of-range",))
+    return _checked(when, notes)
 
 
 def _checked(when: datetime, notes: tuple[str, ...]) -> DateParse:

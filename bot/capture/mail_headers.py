@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.capture.automated import HEADER_NAMES, automated_reason
 from bot.capture.mail_addresses import Address, parse_address_list
@@ -28,7 +28,8 @@ class MailHeaders:
     "malformed"; in the last two cases ``date`` holds the fallback (or None).
     ``automated`` names why the message is bulk or machine mail, else None.
     ``problems`` holds short notes such as "bad-address:<element>",
-    "encoding", "date-zone:<token>", "date-nonstandard", "date-out-of-range".
+    "encoding", "date-zone:<token>", "date-nonstandard", "date-out-of-range",
+    "date-future".
     """
 
     message_id: str | None
@@ -56,12 +57,25 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _ID_NOISE = re.compile(r"\([^()]*\)|\s+")
 
+# Clocks of mail hosts run fast by minutes, now and then by hours across a
+# misread zone. A date further ahead than this at import time is a broken
+# clock or spam antedating itself to the top of a folder; taken as real it
+# would pin "last contact" to the future.
+FUTURE_TOLERANCE = timedelta(days=2)
 
-def parse_headers(raw: bytes, *, fallback_date: datetime | None = None) -> MailHeaders:
+
+def parse_headers(
+    raw: bytes,
+    *,
+    fallback_date: datetime | None = None,
+    now: datetime | None = None,
+) -> MailHeaders:
     """Parse the header block of one message (bytes up to the blank line).
 
     ``fallback_date`` (usually the mbox envelope date) is used when Date is
     missing or unusable; ``date_status`` then says which of the two it was.
+    A date more than FUTURE_TOLERANCE after ``now`` (default: the wall clock)
+    is unusable, whether it comes from Date or from the fallback.
     """
     found = _collect(raw)
     problems: list[str] = []
@@ -77,7 +91,11 @@ def parse_headers(raw: bytes, *, fallback_date: datetime | None = None) -> MailH
     to = _recipients(found.get(b"to"), problems)
     cc = _recipients(found.get(b"cc"), problems)
 
-    date, date_status = _date(found.get(b"date"), fallback_date, problems)
+    latest = (now or datetime.now(UTC)) + FUTURE_TOLERANCE
+    if fallback_date is not None and fallback_date > latest:
+        problems.append("date-future")
+        fallback_date = None
+    date, date_status = _date(found.get(b"date"), fallback_date, latest, problems)
 
     message_id = None
     values = found.get(b"message-id")
@@ -137,6 +155,7 @@ def _recipients(values: list[bytes] | None, problems: list[str]) -> list[Address
 def _date(
     values: list[bytes] | None,
     fallback: datetime | None,
+    latest: datetime,
     problems: list[str],
 ) -> tuple[datetime | None, str]:
     if values:
@@ -144,6 +163,10 @@ def _date(
         if text.strip():
             parsed = parse_mail_date(text)
             problems.extend(parsed.notes)
+            if parsed.when is not None and parsed.when > latest:
+                if "date-future" not in problems:
+                    problems.append("date-future")
+                return fallback, "malformed"
             if parsed.when is not None and "date-nonstandard" not in parsed.notes:
                 return parsed.when, "ok"
             if parsed.when is not None:

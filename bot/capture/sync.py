@@ -160,6 +160,9 @@ async def _slack(run: _Run) -> SyncSummary:
         deferred=["slack"] if not result.complete else [],
         detail=result.line(),
         logged=True,
+        # A run cut short (Slack unreachable, token refused) is a failure for
+        # whoever runs `rapport sync`; the cursors saved so far still stand.
+        error=f"stopped early: {result.stopped}" if result.stopped else None,
     )
 
 
