@@ -17,7 +17,7 @@ def answer_as_text(answer: Answer) -> str:
         lines.append(f"{rank}. {who} — {person.score:.0f}/100")
         lines.append(f"   {person.explanation}")
         if person.contacts and answer.match.kind == "organisation":
-            names = ", ".join(f"{c.name} ({c.score:.0f})" for c in person.contacts)
+            names = "; ".join(f"{c.name} ({c.score:.0f})" for c in person.contacts)
             lines.append(f"   strongest contacts: {names}")
     return "\n".join(lines)
 

@@ -33,6 +33,9 @@ class ImportSummary:
     bad: Counter[str] = field(default_factory=Counter)
     bad_dates: int = 0
     seconds: float = 0.0
+    # Files and folders the reader passed over, by reason; not messages, so
+    # they stay out of ``seen``.
+    files_skipped: Counter[str] = field(default_factory=Counter)
 
     @property
     def seen(self) -> int:
@@ -46,12 +49,20 @@ class ImportSummary:
 
     def line(self) -> str:
         reasons = ", ".join(f"{n} {why}" for why, n in self.bad.most_common()) or "none"
+        files = ""
+        if self.files_skipped:
+            why = ", ".join(f"{n} {w}" for w, n in self.files_skipped.most_common())
+            files = f"; {self.files_skipped.total()} files skipped ({why})"
         return (
             f"{self.source}: {self.imported} imported, {self.duplicates} duplicates, "
             f"{self.automated} automated skipped, {self.excluded} excluded, "
-            f"{sum(self.bad.values())} bad ({reasons}); "
+            f"{sum(self.bad.values())} bad ({reasons}){files}; "
             f"{self.bad_dates} dated from the envelope; {self.seconds:.1f}s"
         )
+
+    def file_skipped(self, path: str, reason: str) -> None:
+        """Count a file a reader passed over (it logged the path and cause)."""
+        self.files_skipped[reason] += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +107,11 @@ class EmailImporter:
         self._pending: list[_Candidate] = []
 
     async def add_raw(self, raw: RawMessage) -> None:
+        if raw.header_cut:
+            # Only the first megabyte was read: whatever it lacks (From, Date,
+            # the rest of a To list) would be guessed; no person writes that.
+            self.summary.bad["header too large"] += 1
+            return
         try:
             headers = parse_headers(raw.headers, fallback_date=raw.envelope_date)
         except Exception:  # a parser bug must cost one message, not the import

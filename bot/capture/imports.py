@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.capture.email_import import EmailImporter, Exclusions, ImportSummary
+from bot.capture.raw_message import FileSkipped, RawMessage
 from bot.settings import Settings
 from storage.connection import open_db, transaction
 from storage.interactions import record_import_run
@@ -33,7 +34,9 @@ async def run_file_import(
         async with transaction(db):
             promoted = await promote_internal_people(db, settings.internal_domains)
         if promoted:
-            logger.warning("%d people on the firm's domains are now colleagues", promoted)
+            logger.warning(
+                "%d people on the firm's domains are now colleagues", promoted
+            )
         if kind == "slack-export":
             from bot.capture.slack_export import import_slack_export
 
@@ -48,7 +51,8 @@ async def run_file_import(
         with tqdm(
             desc=f"importing {path.name}", unit=" msg", disable=not sys.stderr.isatty()
         ) as progress:
-            summary = await importer.add_all(_messages(kind, path), progress=progress)
+            messages = _messages(kind, path, on_skip=importer.summary.file_skipped)
+            summary = await importer.add_all(messages, progress=progress)
         await record_import_run(
             db,
             source=kind,
@@ -67,16 +71,12 @@ async def run_file_import(
     return summary
 
 
-def _messages(kind: str, path: Path) -> Iterator:
+def _messages(kind: str, path: Path, *, on_skip: FileSkipped) -> Iterator[RawMessage]:
+    """Messages of the file or tree at ``path``; what cannot be read goes to on_skip."""
     if kind == "maildir":
         from bot.capture.maildir import iter_maildir
 
-        yield from iter_maildir(path)
-        return
-    from bot.capture.mbox import iter_mbox
+        return iter_maildir(path, on_skip=on_skip)
+    from bot.capture.mbox import iter_mbox_tree
 
-    files = (
-        sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    )
-    for file in files:
-        yield from iter_mbox(file)
+    return iter_mbox_tree(path, on_skip=on_skip)

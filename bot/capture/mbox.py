@@ -10,6 +10,14 @@ after a blank line (mboxo/mboxrd, where body lines starting with "From " are
 escaped as ">From "). Exporters that forgot the escaping leave body lines such
 as "From the desk of ..." after a blank line; a real separator always carries
 an asctime date, so a "From " line without an hh:mm time is taken as body.
+
+Files from classic Mac OS end lines with a lone CR. A file whose first 4 KB
+hold a CR and no LF is read with every CR taken as a line end; a file mixing
+lone CRs into LF line ends is read by its LFs alone.
+
+A file that cannot be read, or is not a regular file (a FIFO would block
+forever, /dev/zero never ends), is logged and passed over, never raised: one
+bad file must not stop the import of a folder.
 """
 
 from __future__ import annotations
@@ -21,11 +29,20 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from bot.capture.mail_dates import parse_envelope_date
-from bot.capture.raw_message import RawMessage
+from bot.capture.raw_message import (
+    NOT_REGULAR,
+    UNREADABLE_FILE,
+    UNREADABLE_FOLDER,
+    FileSkipped,
+    NotRegularFile,
+    RawMessage,
+    open_regular,
+    report_skipped,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RawMessage", "iter_mbox"]
+__all__ = ["RawMessage", "iter_mbox", "iter_mbox_tree"]
 
 _CHUNK = 1 << 20
 # A header block larger than this is cut (at a line end) rather than buffered
@@ -38,11 +55,74 @@ _HEADER_END = re.compile(rb"\n\r?\n")
 _TIME = re.compile(rb"\d:\d\d")
 
 
-def iter_mbox(path: str | os.PathLike[str]) -> Iterator[RawMessage]:
-    """Yield one RawMessage per message of the mbox file at ``path``."""
+def iter_mbox(
+    path: str | os.PathLike[str], *, on_skip: FileSkipped | None = None
+) -> Iterator[RawMessage]:
+    """Yield one RawMessage per message of the mbox file at ``path``.
+
+    A file that cannot be opened or read to its end, or is not a regular file,
+    is logged and reported to ``on_skip``; messages before a read error are
+    still yielded.
+    """
     name = os.fspath(path)
-    with open(name, "rb") as stream:
-        yield from _MboxScanner(stream, name).messages()
+    try:
+        stream = open_regular(name)
+    except NotRegularFile:
+        logger.warning("%s: not a regular file; skipped", name)
+        report_skipped(on_skip, name, NOT_REGULAR)
+        return
+    except OSError as exc:
+        logger.warning("cannot read %s: %s", name, exc.strerror or exc)
+        report_skipped(on_skip, name, UNREADABLE_FILE)
+        return
+    count = 0
+    with stream:
+        try:
+            for message in _MboxScanner(stream, name).messages():
+                count += 1
+                yield message
+        except OSError as exc:
+            logger.warning(
+                "cannot read %s after %d messages: %s",
+                name,
+                count,
+                exc.strerror or exc,
+            )
+            report_skipped(on_skip, name, UNREADABLE_FILE)
+
+
+def iter_mbox_tree(
+    path: str | os.PathLike[str], *, on_skip: FileSkipped | None = None
+) -> Iterator[RawMessage]:
+    """Messages of the mbox at ``path``, or of every file in the tree under it.
+
+    Files are taken in path order. Symbolic links to folders are not followed
+    (a link to a parent would loop); a folder that cannot be listed is logged
+    and reported to ``on_skip`` like an unreadable file.
+    """
+    root = os.fspath(path)
+    if not os.path.isdir(root):
+        yield from iter_mbox(root, on_skip=on_skip)
+        return
+    for file_path in _tree_files(root, on_skip):
+        yield from iter_mbox(file_path, on_skip=on_skip)
+
+
+def _tree_files(directory: str, on_skip: FileSkipped | None) -> Iterator[str]:
+    try:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+    except OSError as exc:
+        logger.warning("cannot list %s: %s", directory, exc.strerror or exc)
+        report_skipped(on_skip, directory, UNREADABLE_FOLDER)
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _tree_files(entry.path, on_skip)
+        else:
+            # FIFOs, devices and links are offered too: iter_mbox tells them
+            # apart and counts what it cannot read, instead of their vanishing.
+            yield entry.path
 
 
 class _MboxScanner:
@@ -52,12 +132,15 @@ class _MboxScanner:
         self.buf = b""
         self.base = 0  # file offset of buf[0]
         self.eof = False
+        self.cr_only = False  # lone-CR line ends, rewritten to LF as read
 
     def fill(self, keep_from: int) -> int:
         """Drop buf before ``keep_from``, read a chunk; returns the index shift."""
         chunk = self.stream.read(_CHUNK)
         if not chunk:
             self.eof = True
+        elif self.cr_only:
+            chunk = chunk.replace(b"\r", b"\n")  # same length: offsets hold
         self.buf = self.buf[keep_from:] + chunk
         self.base += keep_from
         return keep_from
@@ -65,6 +148,10 @@ class _MboxScanner:
     def messages(self) -> Iterator[RawMessage]:
         while not self.eof and len(self.buf) < 4096:
             self.fill(0)  # enough to see the first separator whole
+        if b"\n" not in self.buf and b"\r" in self.buf:
+            logger.info("%s: lone CR line ends read as line ends", self.name)
+            self.cr_only = True
+            self.buf = self.buf.replace(b"\r", b"\n")
         start = self._first_separator()
         while start is not None:
             message, after, follower = self._message_at(start)
@@ -154,10 +241,12 @@ class _MboxScanner:
                 break
             inner = self.buf.find(b"\nFrom ", inner + 1, header_end)
 
+        cut = False
         if header_end - headers_start > MAX_HEADER_BYTES:
+            cut = True
             limit = headers_start + MAX_HEADER_BYTES
-            cut = self.buf.rfind(b"\n", headers_start, limit) + 1
-            header_end = cut if cut > headers_start else limit
+            line_cut = self.buf.rfind(b"\n", headers_start, limit) + 1
+            header_end = line_cut if line_cut > headers_start else limit
             if follower is None and match is None:
                 after = header_end
             logger.warning(
@@ -169,4 +258,5 @@ class _MboxScanner:
         headers = self.buf[headers_start:header_end]
 
         date = parse_envelope_date(envelope)
-        return RawMessage(headers, date, f"{self.name}:{offset}"), after, follower
+        message = RawMessage(headers, date, f"{self.name}:{offset}", cut)
+        return message, after, follower

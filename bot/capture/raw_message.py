@@ -19,6 +19,11 @@ UNREADABLE_FOLDER = "unreadable folder"
 NOT_REGULAR = "not a regular file"
 
 
+def report_skipped(on_skip: FileSkipped | None, path: str, reason: str) -> None:
+    if on_skip is not None:
+        on_skip(path, reason)
+
+
 @dataclass(slots=True)
 class RawMessage:
     """Header block of one message; the body is never read into memory.

@@ -3,7 +3,12 @@
 An export holds `users.json`, `channels.json`, `groups.json`, `dms.json`,
 `mpims.json` and one folder per conversation (named after the channel, or the
 DM's id) of per-day message files `YYYY-MM-DD.json`. Day files are read one at
-a time and written in batches, so memory stays flat however large the export.
+a time and written in batches, so memory grows with the largest single file,
+not with the export: a parsed JSON file takes roughly ten times its size.
+No file over MAX_FILE_BYTES (uncompressed) is read at all; an oversized day
+file counts as bad and the import carries on. One odd record (a field of the
+wrong type, a timestamp out of range) counts as bad with its reason and never
+stops the import.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 import sys
 import time
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,16 +32,16 @@ import aiosqlite
 from tqdm import tqdm
 
 from bot.capture.imports import exclusions_from
+from bot.capture.slack_fields import Fields
 from bot.capture.slack_members import (
     MemberCounts,
     SlackDirectory,
     SlackMember,
-    member_from_json,
     member_from_message,
+    read_members,
 )
 from bot.capture.slack_messages import (
     MessageCounts,
-    Rejected,
     SlackMessage,
     SlackMessageWriter,
     read_message,
@@ -51,10 +57,31 @@ BATCH_SIZE = 2000
 _DAY_FILE_RE = re.compile(r"^([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
 # Exports made with unknown team ids still need one stable key prefix.
 UNKNOWN_TEAM = "export"
+# The largest file (uncompressed) read from an export. A busy channel's day is
+# a few MB; a file past this is a zip bomb or not Slack's, and parsing it
+# would take about ten times its size in memory.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+_SIZE_LABEL = f"{MAX_FILE_BYTES // (1024 * 1024)} MB"
+# What reading and parsing one file of a damaged or hostile export can raise.
+# RecursionError: JSON nested deeper than Python's stack (e.g. 100,000 "[").
+_READ_ERRORS = (
+    ValueError,
+    RecursionError,
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    RuntimeError,  # an encrypted zip entry
+    NotImplementedError,  # a compression method zipfile lacks
+)
 
 
 class SlackExportError(ValueError):
     """The path is not a Slack export (no metadata files and no day files)."""
+
+
+class _TooLarge(ValueError):
+    """A file in the export is larger than MAX_FILE_BYTES."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +136,7 @@ async def import_slack_export(
             exclusions=exclusions_from(settings),
         )
         summary.members = directory.counts
-        members = []
-        for user in users:
-            member = member_from_json(user) if isinstance(user, Mapping) else None
-            if member is None:
-                summary.messages.bad["member without id"] += 1
-            else:
-                members.append(member)
+        members = read_members(users, summary.messages.bad)
         for chunk in chunked(members, 1000):
             await _write(db, directory, list(chunk), [], None)
 
@@ -149,16 +170,16 @@ async def import_slack_export(
                     summary.day_files += 1
                     progress.update(1)
                     for raw in _day_records(export, name, summary):
-                        found = read_message(
-                            raw,
-                            team_id=home_team,
-                            channel_id=conversation.id,
-                            members=conversation.members,
-                            parent_authors=parents,
+                        found = summary.messages.take(
+                            read_message(
+                                raw,
+                                team_id=home_team,
+                                channel_id=conversation.id,
+                                members=conversation.members,
+                                parent_authors=parents,
+                            )
                         )
-                        if isinstance(found, Rejected):
-                            summary.messages.reject(found)
-                        else:
+                        if found is not None:
                             batch.append(found)
                     if len(batch) >= BATCH_SIZE:
                         await _write(db, directory, [], batch, writer)
@@ -185,9 +206,10 @@ async def _write(
             if members:
                 await directory.upsert(db, members)
             if messages and writer is not None:
-                await directory.upsert(
-                    db, await _unlisted_authors(db, directory, messages)
-                )
+                authors = await _unlisted_authors(db, directory, messages)
+                for author in authors:
+                    writer.counts.bad.update(author.problems)
+                await directory.upsert(db, authors)
                 await writer.write(db, messages)
     except BaseException:
         directory.forget()
@@ -244,16 +266,19 @@ def _conversations(
         ("dms.json", True),
     ):
         for item in _load_list(export, name, summary):
-            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+            fields = Fields(item)
+            conversation_id = fields.ident("id")
+            if conversation_id is None:
                 summary.messages.bad[f"entry without id in {name}"] += 1
                 continue
-            members = item.get("members") if is_direct else None
-            members = tuple(m for m in members or () if isinstance(m, str))
-            conversation = Conversation(item["id"], members)
+            # Channel member lists are not read: presence is not a relationship.
+            members = fields.ids("members") if is_direct else ()
             # DM folders carry the DM's id; every other folder its name.
-            folder = item["id"] if name == "dms.json" else item.get("name")
-            if isinstance(folder, str) and folder:
-                found[folder] = conversation
+            folder = conversation_id if name == "dms.json" else fields.text("name")
+            if fields.wrong:
+                summary.messages.bad[f"malformed entry in {name}"] += 1
+            if folder:
+                found[folder] = Conversation(conversation_id, members)
     return found
 
 
@@ -262,11 +287,11 @@ def _load_list(export: _Export, name: str, summary: SlackImportSummary) -> list[
         return []
     try:
         data = export.load(name)
-    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+    except _READ_ERRORS as exc:
         logger.warning(
             "%s is unreadable (%s); carrying on without it", name, type(exc).__name__
         )
-        summary.messages.bad[f"malformed {name}"] += 1
+        summary.messages.bad[_unreadable(name, exc)] += 1
         return []
     if not isinstance(data, list):
         summary.messages.bad[f"malformed {name}"] += 1
@@ -277,16 +302,22 @@ def _load_list(export: _Export, name: str, summary: SlackImportSummary) -> list[
 def _day_records(export: _Export, name: str, summary: SlackImportSummary) -> list[Any]:
     try:
         data = export.load(name)
-    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+    except _READ_ERRORS as exc:
         # The file name says where; its content (message text) is never logged.
         logger.warning("skipping day file %s: %s", name, type(exc).__name__)
-        summary.messages.bad["malformed day file"] += 1
+        summary.messages.bad[_unreadable("day file", exc)] += 1
         return []
     if not isinstance(data, list):
         logger.warning("skipping day file %s: not a list of messages", name)
         summary.messages.bad["malformed day file"] += 1
         return []
     return data
+
+
+def _unreadable(what: str, exc: BaseException) -> str:
+    if isinstance(exc, _TooLarge):
+        return f"{what} over {_SIZE_LABEL}"
+    return f"malformed {what}"
 
 
 class _Export:
@@ -307,7 +338,12 @@ class _FolderExport(_Export):
         self.root = root
 
     def load(self, name: str) -> Any:
-        return json.loads((self.root / name).read_bytes())
+        path = self.root / name
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise _TooLarge(name)
+        with path.open("rb") as file:
+            # Read no more than the cap, should the file grow meanwhile.
+            return _parse(name, file.read(MAX_FILE_BYTES + 1))
 
 
 class _ZipExport(_Export):
@@ -332,11 +368,26 @@ class _ZipExport(_Export):
         self._members = names
 
     def load(self, name: str) -> Any:
-        return json.loads(self._archive.read(self._members[name]))
+        info = self._archive.getinfo(self._members[name])
+        # The declared size is also all zipfile will inflate, whatever the
+        # compressed stream holds, so checking it first bounds the memory.
+        if info.file_size > MAX_FILE_BYTES:
+            raise _TooLarge(name)
+        with self._archive.open(info) as entry:
+            return _parse(name, entry.read(MAX_FILE_BYTES + 1))
+
+
+def _parse(name: str, data: bytes) -> Any:
+    if len(data) > MAX_FILE_BYTES:
+        raise _TooLarge(name)
+    return json.loads(data)
 
 
 @contextmanager
 def _open_export(path: Path) -> Iterator[_Export]:
+    if not path.is_dir() and not path.is_file():
+        # A device (/dev/zero), a pipe or a socket would be read for ever.
+        raise SlackExportError(f"{path} is neither a folder nor a regular file")
     if path.is_dir():
         root = path
         if not any((path / n).is_file() for n in ("users.json", "channels.json")):

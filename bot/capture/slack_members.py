@@ -8,13 +8,15 @@ person); a member without email is a person keyed by Slack id and team.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
 from bot.capture.email_import import Exclusions
+from bot.capture.slack_fields import TZ_MAX, Fields
 from bot.identity.addresses import address_key, domain_of
 from bot.identity.organisations import (
     is_internal,
@@ -48,6 +50,8 @@ class SlackMember:
     org_hint: str | None = None
     # False for an author known only by id (no users.json entry, no users.info).
     has_profile: bool = True
+    # Fields Slack sent with the wrong type, left out above; for the summary.
+    problems: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,33 +63,36 @@ class TeamInfo:
     email_domain: str | None = None
 
 
-def member_from_json(user: Mapping[str, Any]) -> SlackMember | None:
-    """A users.list / users.info / users.json entry; None when it has no id."""
-    user_id = user.get("id")
-    if not isinstance(user_id, str) or not user_id:
+def member_from_json(user: object) -> SlackMember | None:
+    """A users.list / users.info / users.json entry; None when it has no usable id.
+
+    Fields of the wrong type are left out of the member and named in its
+    `problems`, for the caller to count.
+    """
+    fields = Fields(user)
+    user_id = fields.ident("id") if isinstance(user, Mapping) else None
+    if user_id is None:
         return None
-    profile = user.get("profile") if isinstance(user.get("profile"), Mapping) else {}
-    enterprise = user.get("enterprise_user")
-    enterprise = enterprise if isinstance(enterprise, Mapping) else {}
-    email = profile.get("email")
-    team_id = user.get("team_id") or profile.get("team")
+    profile = fields.nested("profile")
+    enterprise = fields.nested("enterprise_user")
+    team_id = fields.ident("team_id") or profile.ident("team")
     return SlackMember(
         user_id=user_id,
-        team_id=team_id if isinstance(team_id, str) and team_id else None,
-        name=_name(user, profile),
-        email=email.strip() if isinstance(email, str) and email.strip() else None,
-        tz=user.get("tz") or None,
+        team_id=team_id,
+        name=_name(fields, profile),
+        email=profile.text("email"),
+        tz=fields.text("tz", limit=TZ_MAX),
         is_bot=user_id == SLACKBOT_ID
         or any(
-            bool(user.get(flag))
+            fields.flag(flag)
             for flag in ("is_bot", "is_app_user", "is_workflow_bot", "is_connector_bot")
         ),
-        is_deleted=bool(user.get("deleted")),
-        is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
-        enterprise_id=user.get("enterprise_id") or enterprise.get("enterprise_id"),
-        org_hint=user.get("enterprise_name")
-        or enterprise.get("enterprise_name")
-        or None,
+        is_deleted=fields.flag("deleted"),
+        is_guest=fields.flag("is_restricted") or fields.flag("is_ultra_restricted"),
+        enterprise_id=fields.ident("enterprise_id")
+        or enterprise.ident("enterprise_id"),
+        org_hint=fields.text("enterprise_name") or enterprise.text("enterprise_name"),
+        problems=_problems(fields),
     )
 
 
@@ -95,27 +102,42 @@ def member_from_message(
     """An author known only from a message (its `user_profile`, if any)."""
     if not profile:
         return SlackMember(user_id, team_id, "", has_profile=False)
-    team = profile.get("team") or team_id
+    fields = Fields(profile)
     return SlackMember(
         user_id=user_id,
-        team_id=team if isinstance(team, str) and team else None,
-        name=_name(profile, profile),
-        is_guest=bool(
-            profile.get("is_restricted") or profile.get("is_ultra_restricted")
-        ),
+        team_id=fields.ident("team") or team_id,
+        name=_name(fields, fields),
+        is_guest=fields.flag("is_restricted") or fields.flag("is_ultra_restricted"),
+        problems=_problems(fields, prefix="user_profile."),
     )
 
 
-def _name(user: Mapping[str, Any], profile: Mapping[str, Any]) -> str:
-    for value in (
-        profile.get("real_name"),
-        user.get("real_name"),
-        profile.get("display_name"),
-        user.get("name"),
-    ):
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+def read_members(users: Iterable[object], bad: Counter[str]) -> list[SlackMember]:
+    """The usable members of a users list; what is wrong is counted in `bad`."""
+    members = []
+    for user in users:
+        member = member_from_json(user)
+        if member is None:
+            bad["member without id"] += 1
+            continue
+        bad.update(member.problems)
+        members.append(member)
+    return members
+
+
+def _name(user: Fields, profile: Fields) -> str:
+    # Every candidate is read, so each malformed one is noted.
+    candidates = (
+        profile.text("real_name"),
+        user.text("real_name"),
+        profile.text("display_name"),
+        user.text("name"),
+    )
+    return next((name for name in candidates if name), "")
+
+
+def _problems(fields: Fields, *, prefix: str = "") -> tuple[str, ...]:
+    return tuple(f"member with a malformed {prefix}{name}" for name in fields.wrong)
 
 
 @dataclass(slots=True)

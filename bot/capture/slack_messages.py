@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.capture.slack_fields import Fields
 from bot.capture.slack_members import SlackDirectory
 from storage import slack as slack_store
 from storage.interactions import NewInteraction, existing_keys, insert_interactions
@@ -30,6 +31,11 @@ HUMAN_SUBTYPES = frozenset(
 
 _MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _TS_RE = re.compile(r"^(\d{1,12})(?:\.(\d{1,6}))?$")
+# 2101-01-01T00:00:00Z: the mail importer's last year too. Later stamps are
+# typos or forgeries, and would date a contact decades ahead.
+MAX_TS_SECONDS = 4_133_980_800
+# Slack's `type` and `subtype` words are short; longer ones are not Slack's.
+_KIND_MAX = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class SlackMessage:
     # The message's own `user_profile`: how exports describe outside authors.
     author_profile: Mapping[str, Any] | None = None
     author_team: str | None = None
+    # Fields Slack sent with the wrong type, left out above; for the summary.
+    problems: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,14 @@ class MessageCounts:
 
     def reject(self, rejected: Rejected) -> None:
         (self.bad if rejected.bad else self.skipped)[rejected.reason] += 1
+
+    def take(self, found: SlackMessage | Rejected) -> SlackMessage | None:
+        """Count a rejection, or a kept message's malformed fields; the kept message."""
+        if isinstance(found, Rejected):
+            self.reject(found)
+            return None
+        self.bad.update(found.problems)
+        return found
 
     def line(self, *, duplicates: str = "duplicates") -> str:
         skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common())
@@ -86,7 +102,7 @@ def ts_to_iso(ts: object) -> str | None:
     if not isinstance(ts, str):
         return None
     match = _TS_RE.match(ts)
-    if match is None:
+    if match is None or int(match.group(1)) >= MAX_TS_SECONDS:
         return None
     return datetime.fromtimestamp(int(match.group(1)), UTC).isoformat()
 
@@ -115,12 +131,16 @@ def read_message(
         return Rejected("not a message object", bad=True)
     ts = raw.get("ts")
     occurred_at = ts_to_iso(ts)
-    if occurred_at is None:
+    if not isinstance(ts, str) or occurred_at is None:
         return Rejected("no usable ts", bad=True)
+    fields = Fields(raw)
     kind = raw.get("type", "message")
+    subtype = raw.get("subtype")
+    for name, value in (("type", kind), ("subtype", subtype)):
+        if value is not None and (not isinstance(value, str) or len(value) > _KIND_MAX):
+            return Rejected(f"malformed {name}", bad=True)
     if kind != "message":
         return Rejected(str(kind))
-    subtype = raw.get("subtype")
     if (
         subtype == "bot_message"
         or raw.get("bot_profile")
@@ -129,25 +149,35 @@ def read_message(
         return Rejected("bot")
     if subtype not in HUMAN_SUBTYPES:
         return Rejected(str(subtype))
-    author = raw.get("user")
-    if not isinstance(author, str) or not author:
+    author = fields.ident("user")
+    if author is None:
         return Rejected("no author", bad=True)
 
     thread_ts = raw.get("thread_ts")
+    if thread_ts is not None and ts_to_iso(thread_ts) is None:
+        fields.wrong.append("thread_ts")
+        thread_ts = None
     refs: list[tuple[str, str]] = []
-    if isinstance(thread_ts, str) and thread_ts != ts:
-        parent = raw.get("parent_user_id")
+    if thread_ts is not None and thread_ts != ts:
+        parent = fields.ident("parent_user_id")
         if not parent and parent_authors is not None:
             parent = parent_authors.get(thread_ts)
-        if isinstance(parent, str) and parent:
+        if parent:
             refs.append((parent, "reply"))
-    elif parent_authors is not None and (thread_ts == ts or raw.get("reply_count")):
+    elif parent_authors is not None and (
+        thread_ts == ts or fields.count("reply_count")
+    ):
         parent_authors[ts] = author
-    refs.extend((user, "mention") for user in mentioned_users(raw.get("text")))
+    text = raw.get("text")
+    if text is not None and not isinstance(text, str):
+        fields.wrong.append("text")
+    refs.extend((user, "mention") for user in mentioned_users(text))
     refs.extend((user, "member") for user in members)
 
     profile = raw.get("user_profile")
-    team = raw.get("user_team") or raw.get("team")
+    if profile is not None and not isinstance(profile, Mapping):
+        fields.wrong.append("user_profile")
+    team = fields.ident("user_team") or fields.ident("team")
     return SlackMessage(
         key=interaction_key(team_id, channel_id, ts),
         channel=channel_id,
@@ -156,7 +186,8 @@ def read_message(
         author=author,
         refs=tuple((u, role) for u, role in refs if u != author),
         author_profile=profile if isinstance(profile, Mapping) else None,
-        author_team=team if isinstance(team, str) and team else None,
+        author_team=team,
+        problems=tuple(f"message with a malformed {name}" for name in fields.wrong),
     )
 
 
