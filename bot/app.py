@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
+from handlers.payload_shape import PayloadShapeGuard
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def create_app(services: Services) -> AsyncApp:
         # Socket Mode has no signatures to check; HTTP mode always does.
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
+        before_authorize=PayloadShapeGuard(),
     )
     from handlers import (
         app_home,

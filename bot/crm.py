@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import aiosqlite
 
+from bot.capture.slack_fields import TZ_MAX, Fields
 from bot.graph import RelationshipGraph
 from bot.identity.addresses import address_key, domain_of
 from bot.identity.organisations import is_internal, name_key
@@ -57,6 +58,12 @@ HOME_FOLLOWUP_DAYS = 7
 
 _MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# [0-9], not \d or str.isdigit(): those also take "²" and other digits int()
+# refuses. 19 digits reach SQLite's largest INTEGER, 2**63 - 1.
+_ROW_ID_RE = re.compile(r"[0-9]{1,19}")
+_MAX_ROW_ID = 2**63 - 1
+# Slack's markup in slash command text: <http://…|label>, <@U…>, <#C…|name>.
+_MARKUP_RE = re.compile(r"<[^<>]*>")
 
 UsersInfo = Callable[[str], Awaitable[dict | None]]
 Permalink = Callable[[], Awaitable[str | None]]
@@ -106,13 +113,39 @@ class LogResult:
     visibility: str
 
 
-def parse_log_command(text: str) -> tuple[str, str] | None:
-    """`acme: call with the GC` → ("acme", "call with the GC"); None without a colon."""
-    org, colon, note = text.partition(":")
-    org = " ".join(org.split())
-    if not colon or not org:
+def parse_row_id(value: object) -> int | None:
+    """A database id from a button value or a form ref; None if it cannot be one.
+
+    Anything but ASCII digits within SQLite's 64-bit range reads as None, so a
+    forged or garbled value is "not found" rather than an error: a longer
+    number makes SQLite raise OverflowError when it is bound.
+    """
+    if not isinstance(value, str) or not _ROW_ID_RE.fullmatch(value):
         return None
-    return org, note.strip()
+    number = int(value)
+    return number if number <= _MAX_ROW_ID else None
+
+
+def parse_log_command(text: str) -> tuple[str, str] | None:
+    """`acme: call with the GC` → ("acme", "call with the GC"); None without a colon.
+
+    The first colon outside Slack's `<…>` markup splits: a link such as
+    `<http://acme.com|acme.com>` in the organisation holds colons of its own.
+    """
+    position = 0
+    for markup in _MARKUP_RE.finditer(text):
+        colon = text.find(":", position, markup.start())
+        if colon >= 0:
+            break
+        position = markup.end()
+    else:
+        colon = text.find(":", position)
+    if colon < 0:
+        return None
+    org = " ".join(text[:colon].split())
+    if not org:
+        return None
+    return org, text[colon + 1 :].strip()
 
 
 def mentioned_users(text: str) -> list[str]:
@@ -162,8 +195,8 @@ def validate_form(values: FormValues, *, today: date) -> dict[str, str]:
 
 
 def _org_id(ref: str | None) -> int | None:
-    if ref and ref.startswith("org:") and ref[4:].isdigit():
-        return int(ref[4:])
+    if ref and ref.startswith("org:"):
+        return parse_row_id(ref[4:])
     return None
 
 
@@ -322,7 +355,7 @@ async def _candidates_for_users(
         profile = profiles.get(user_id)
         if not profile or profile.get("is_bot") or user_id == "USLACKBOT":
             continue
-        info = _slack_user_info(profile)
+        info = _slack_user_info(profile, user_id=user_id)
         candidates.append(
             {
                 "ref": f"u:{user_id}",
@@ -336,25 +369,32 @@ async def _candidates_for_users(
     return candidates
 
 
-def _slack_user_info(user: dict) -> dict:
-    """The few users.info fields kept in a draft to create the person later."""
-    profile = user.get("profile") or {}
+def _slack_user_info(user: dict, *, user_id: str) -> dict:
+    """The few users.info fields kept in a draft to create the person later.
+
+    Fields of the wrong type read as absent: they end in SQLite and in a draft's
+    JSON, where a dict or a list has no place.
+    """
+    fields = Fields(user)
+    profile = fields.nested("profile")
     name = (
-        profile.get("real_name")
-        or user.get("real_name")
-        or profile.get("display_name")
-        or user.get("name")
+        profile.text("real_name")
+        or fields.text("real_name")
+        or profile.text("display_name")
+        or fields.text("name")
         or ""
     )
+    if fields.wrong:
+        logger.warning("users.info for %s: malformed %s", user_id, fields.wrong)
     return {
-        "id": user.get("id"),
-        "team_id": user.get("team_id") or profile.get("team"),
+        "id": user_id,
+        "team_id": fields.ident("team_id") or profile.ident("team"),
         "name": name,
-        "email": profile.get("email"),
-        "tz": user.get("tz"),
-        "is_bot": bool(user.get("is_bot")),
-        "guest": bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
-        "stranger": bool(user.get("is_stranger")),
+        "email": profile.text("email"),
+        "tz": fields.text("tz", limit=TZ_MAX),
+        "is_bot": fields.flag("is_bot"),
+        "guest": fields.flag("is_restricted") or fields.flag("is_ultra_restricted"),
+        "stranger": fields.flag("is_stranger"),
     }
 
 
@@ -416,7 +456,7 @@ async def person_for_slack_user(
     profile = await users_info(slack_user_id)
     if not profile:
         return None
-    info = _slack_user_info(profile)
+    info = _slack_user_info(profile, user_id=slack_user_id)
     async with transaction(services.db):
         return await _person_from_info(services, info, team_id=team_id)
 
@@ -601,9 +641,10 @@ async def _contacts_for_refs(
 ) -> list[int]:
     ids: list[int] = []
     for ref in refs:
-        if ref.startswith("p:") and ref[2:].isdigit():
-            if await get_person(services.db, int(ref[2:])) is not None:
-                ids.append(int(ref[2:]))
+        person_id = parse_row_id(ref[2:]) if ref.startswith("p:") else None
+        if person_id is not None:
+            if await get_person(services.db, person_id) is not None:
+                ids.append(person_id)
         elif ref.startswith("u:") and ref in candidates and candidates[ref].get("user"):
             ids.append(
                 await _person_from_info(

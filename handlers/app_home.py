@@ -6,6 +6,7 @@ import logging
 import time
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import crm
@@ -29,10 +30,11 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         user_id = str((body.get("user") or {}).get("id") or "")
-        value = str(action.get("value") or "")
-        if value.isdigit():
+        # A garbled id is an unknown follow-up: nothing changes but the refresh.
+        followup_id = crm.parse_row_id(action.get("value"))
+        if followup_id is not None:
             await crm.complete_followup(
-                services, followup_id=int(value), slack_user_id=user_id
+                services, followup_id=followup_id, slack_user_id=user_id
             )
         await publish_home(services, client, user_id)
 
@@ -42,10 +44,10 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         user_id = str((body.get("user") or {}).get("id") or "")
-        value = str(action.get("value") or "")
-        if value.isdigit():
+        followup_id = crm.parse_row_id(action.get("value"))
+        if followup_id is not None:
             await crm.snooze_followup(
-                services, followup_id=int(value), slack_user_id=user_id
+                services, followup_id=followup_id, slack_user_id=user_id
             )
         await publish_home(services, client, user_id)
 
@@ -56,7 +58,15 @@ async def publish_home(
     """Build this user's Home tab and publish it (a repeat publish is harmless)."""
     started = time.monotonic()
     data = await crm.home_data(services, slack_user_id=user_id)
-    await client.views_publish(user_id=user_id, view=blocks.home_view(data))
+    try:
+        await client.views_publish(user_id=user_id, view=blocks.home_view(data))
+    except SlackApiError as exc:
+        # An expected refusal (a user id from another workspace, a deleted
+        # account: invalid_arguments, not_found) leaves nothing to fix here.
+        logger.warning(
+            "views.publish refused the Home tab: %s", exc.response.get("error")
+        )
+        return
     logger.info(
         "Published a Home tab (%d logs, %d follow-ups) in %.0f ms",
         len(data.recent_logs),

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import crm
 from bot.services import Services
 from handlers.blocks import crm as blocks
+from handlers.errors import UserFacingError
 from storage.crm import get_organisation
 
 logger = logging.getLogger(__name__)
@@ -40,26 +41,24 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
     ) -> None:
         await ack()
-        org_id = _org_id(str(action.get("value") or "").removeprefix("org:"))
-        if org_id is not None:
-            await show_card(
-                services,
-                org_id=org_id,
-                user_id=_user_id(body),
-                respond=respond,
-                replace_original=True,
-            )
+        org_id = crm.parse_row_id(str(action.get("value") or "").removeprefix("org:"))
+        await show_card(
+            services,
+            org_id=org_id,
+            user_id=_user_id(body),
+            respond=respond,
+            replace_original=True,
+        )
 
     @app.action(blocks.SHOW_CARD)
     async def open_card(
         ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
     ) -> None:
         await ack()
-        org_id = _org_id(str(action.get("value") or ""))
-        if org_id is not None:
-            await show_card(
-                services, org_id=org_id, user_id=_user_id(body), respond=respond
-            )
+        org_id = crm.parse_row_id(action.get("value"))
+        await show_card(
+            services, org_id=org_id, user_id=_user_id(body), respond=respond
+        )
 
     @app.action(blocks.SHOW_ALL_CONTACTS)
     @app.action(blocks.SHOW_ALL_LOGS)
@@ -68,14 +67,14 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, action: dict, body: dict, client: AsyncWebClient
     ) -> None:
         await ack()
-        org_id = _org_id(str(action.get("value") or ""))
+        org_id = crm.parse_row_id(action.get("value"))
         what = {
             blocks.SHOW_ALL_CONTACTS: "contacts",
             blocks.SHOW_ALL_LOGS: "logs",
             blocks.SHOW_ALL_FOLLOWUPS: "followups",
         }[action["action_id"]]
         if org_id is None:
-            return
+            raise UserFacingError(blocks.ERRORS["org_gone"])
         view = await list_page(
             services, what=what, org_id=org_id, page=0, user_id=_user_id(body)
         )
@@ -100,11 +99,11 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, action: dict, body: dict, client: AsyncWebClient
     ) -> None:
         await ack()
-        value = str(action.get("value") or "")
+        logged_id = crm.parse_row_id(action.get("value"))
         log = None
-        if value.isdigit():
+        if logged_id is not None:
             log = await crm.logged_note(
-                services, logged_id=int(value), viewer_slack_id=_user_id(body)
+                services, logged_id=logged_id, viewer_slack_id=_user_id(body)
             )
         await client.views_open(
             trigger_id=body["trigger_id"], view=blocks.note_view(log)
@@ -132,14 +131,21 @@ async def answer_card(
 async def show_card(
     services: Services,
     *,
-    org_id: int,
+    org_id: int | None,
     user_id: str | None,
     respond: AsyncRespond,
     replace_original: bool = False,
 ) -> None:
-    try:
-        card = await crm.account_card(services, org_id=org_id, viewer_slack_id=user_id)
-    except crm.CrmError:
+    """The card of `org_id`; None (a garbled button value) reads as not found."""
+    card = None
+    if org_id is not None:
+        try:
+            card = await crm.account_card(
+                services, org_id=org_id, viewer_slack_id=user_id
+            )
+        except crm.CrmError:
+            card = None
+    if card is None:
         await respond(**blocks.text_message(blocks.ERRORS["org_gone"]))
         return
     await respond(**blocks.card_message(card), replace_original=replace_original)
@@ -150,7 +156,9 @@ async def list_page(
 ) -> dict:
     """One page of a card's full list, as the user may see it."""
     card_org = await get_organisation(services.db, org_id)
-    name = card_org.name if card_org else "?"
+    if card_org is None:
+        raise UserFacingError(blocks.ERRORS["org_gone"])
+    name = card_org.name
     if what == "contacts":
         contacts = await crm.card_contacts(services, org_id)
         size = CONTACTS_PER_PAGE
@@ -178,10 +186,6 @@ async def list_page(
     return blocks.list_view(
         title=title, sections=sections, what=what, org_id=org_id, page=page, pages=pages
     )
-
-
-def _org_id(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
 
 
 def _user_id(body: dict) -> str | None:

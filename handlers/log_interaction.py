@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -190,8 +191,8 @@ async def _open_org_form(
     services: Services, client: AsyncWebClient, body: dict, action: dict, *, kind: str
 ) -> None:
     user_id, team_id = _user_and_team(body)
-    value = str(action.get("value") or "")
-    org_id = int(value) if value.isdigit() else None
+    # A garbled id is an unknown organisation: the form opens without one.
+    org_id = crm.parse_row_id(action.get("value"))
 
     async def prepare() -> Draft:
         return await crm.draft_for_form(
@@ -212,31 +213,46 @@ async def _open_org_form(
 # Submitting -------------------------------------------------------------------------
 
 
-def parse_form(state: dict) -> crm.FormValues:
-    """The view state of a submitted form as plain values."""
-    values = (state or {}).get("values") or {}
+def parse_form(state: object) -> crm.FormValues:
+    """The view state of a submitted form as plain values.
 
-    def field(block: str, action: str) -> dict:
-        return (values.get(block) or {}).get(action) or {}
+    A field of another shape than Slack's reads as empty, so a garbled
+    submission gets the form's own "missing" errors rather than a crash.
+    """
+    values = _mapping(_mapping(state).get("values"))
+
+    def field(block: str, action: str) -> Mapping[str, Any]:
+        return _mapping(_mapping(values.get(block)).get(action))
+
+    def text(block: str, action: str, key: str) -> str | None:
+        value = field(block, action).get(key)
+        return value if isinstance(value, str) else None
 
     def selected(block: str, action: str) -> str | None:
-        chosen = field(block, action).get("selected_option") or {}
-        return chosen.get("value")
+        value = _mapping(field(block, action).get("selected_option")).get("value")
+        return value if isinstance(value, str) else None
 
-    contacts = field(blocks.CONTACTS_BLOCK, blocks.CONTACTS_ACTION).get(
+    chosen = field(blocks.CONTACTS_BLOCK, blocks.CONTACTS_ACTION).get(
         "selected_options"
     )
+    contacts = [_mapping(o).get("value") for o in _list(chosen)]
     return crm.FormValues(
         org=selected(blocks.ORG_BLOCK, blocks.ORG_ACTION),
         kind=selected(blocks.KIND_BLOCK, blocks.KIND_BLOCK),
-        occurred_on=field(blocks.DATE_BLOCK, blocks.DATE_BLOCK).get("selected_date"),
-        note=str(field(blocks.NOTE_BLOCK, blocks.NOTE_BLOCK).get("value") or ""),
-        followup_on=field(blocks.FOLLOWUP_BLOCK, blocks.FOLLOWUP_BLOCK).get(
-            "selected_date"
-        ),
+        occurred_on=text(blocks.DATE_BLOCK, blocks.DATE_BLOCK, "selected_date"),
+        note=text(blocks.NOTE_BLOCK, blocks.NOTE_BLOCK, "value") or "",
+        followup_on=text(blocks.FOLLOWUP_BLOCK, blocks.FOLLOWUP_BLOCK, "selected_date"),
         visibility=selected(blocks.VISIBILITY_BLOCK, blocks.VISIBILITY_BLOCK) or "team",
-        contacts=tuple(str(o.get("value")) for o in contacts or [] if o.get("value")),
+        contacts=tuple(c for c in contacts if isinstance(c, str) and c),
     )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 async def submit_log_form(
@@ -447,7 +463,8 @@ def users_info_via(client: AsyncWebClient) -> crm.UsersInfo:
             if exc.response.get("error") in _ABSENT_USER_ERRORS:
                 return None
             raise
-        return response.get("user")
+        user = response.get("user")
+        return user if isinstance(user, dict) else None
 
     return fetch
 

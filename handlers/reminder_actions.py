@@ -25,7 +25,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
     ) -> None:
         await ack()
-        followup_id = blocks.parse_followup_value(str(action.get("value") or ""))
+        followup_id = _followup_id(action)
         user_id = _user_id(body)
         done = followup_id is not None and await crm.complete_followup(
             services, followup_id=followup_id, slack_user_id=user_id
@@ -44,7 +44,7 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
     ) -> None:
         await ack()
-        followup_id = blocks.parse_followup_value(str(action.get("value") or ""))
+        followup_id = _followup_id(action)
         user_id = _user_id(body)
         snoozed = followup_id is not None and await crm.snooze_followup(
             services, followup_id=followup_id, slack_user_id=user_id, days=SNOOZE_DAYS
@@ -66,7 +66,8 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, action: dict, body: dict, client: AsyncWebClient
     ) -> None:
         await ack()
-        _, org_id = blocks.parse_log_value(str(action.get("value") or ""))
+        # "followup id:org id"; a garbled org id opens the form without one.
+        org_id = crm.parse_row_id(str(action.get("value") or "").partition(":")[2])
         # The trigger id lasts 3 s: open a loading view first, fill it after.
         opened = await client.views_open(
             trigger_id=body.get("trigger_id"), view=crm_blocks.loading_view()
@@ -85,6 +86,15 @@ def register(app: AsyncApp, services: Services) -> None:
             await client.views_update(view_id=view_id, view=crm_blocks.failed_view())
             return
         await client.views_update(view_id=view_id, view=crm_blocks.log_form_view(draft))
+
+
+def _followup_id(action: dict) -> int | None:
+    """The follow-up a button names ("12", or "12:7" on Log); None if garbled.
+
+    Parsed with the CRM's shared id rule rather than str.isdigit(), so a
+    forged value reads as an unknown follow-up and gets the polite refusal.
+    """
+    return crm.parse_row_id(str(action.get("value") or "").partition(":")[0])
 
 
 def _user_id(body: dict) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from bot import crm
 from storage import crm as store
+from storage.interactions import key_hash
 from tests.crm_seed import (
     ADA_SLACK_ID,
     BEA_SLACK_ID,
@@ -117,7 +118,8 @@ async def test_a_logged_interaction_joins_the_graph_between_logger_and_contacts(
         "SELECT i.kind, i.sender_id, p.person_id, p.role FROM interactions i"
         " JOIN interaction_participants p ON p.interaction_id = i.id"
         " JOIN interaction_keys k ON k.interaction_id = i.id"
-        " WHERE k.key = 'log:g1' ORDER BY p.role"
+        " WHERE k.key_hash = ? ORDER BY p.role",
+        (key_hash("log:g1"),),
     ) as cursor:
         rows = [tuple(r) for r in await cursor.fetchall()]
     assert rows == [

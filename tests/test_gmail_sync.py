@@ -64,7 +64,11 @@ class Env:
 
     async def message_keys(self) -> int:
         return await scalar(
-            self.db, "SELECT COUNT(*) FROM interaction_keys WHERE key LIKE 'msgid:%'"
+            # Keys are stored hashed: a message stored with its Message-ID
+            # carries two keys (that and the header fingerprint).
+            self.db,
+            "SELECT COUNT(*) FROM (SELECT interaction_id FROM interaction_keys"
+            " GROUP BY interaction_id HAVING COUNT(*) = 2)",
         )
 
     async def cursor(self, mailbox: str = ALICE) -> str | None:

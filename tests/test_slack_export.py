@@ -13,7 +13,7 @@ from bot.capture.slack_export import SlackExportError, import_slack_export
 from bot.graph import build_graph
 from bot.queries import build_index, who_knows
 from bot.settings import Settings
-from storage.interactions import count_rows
+from storage.interactions import count_rows, key_hash
 
 SETTINGS = Settings(internal_domains=("firm.example",))
 # Message text in the built export carries this marker; it must never be stored.
@@ -125,8 +125,8 @@ async def roles_of(db, key: str) -> list[str]:
     async with db.execute(
         "SELECT p.slack_user_id || ':' || ip.role FROM interaction_participants ip"
         " JOIN interaction_keys k ON k.interaction_id = ip.interaction_id"
-        " JOIN people p ON p.id = ip.person_id WHERE k.key = ?",
-        (key,),
+        " JOIN people p ON p.id = ip.person_id WHERE k.key_hash = ?",
+        (key_hash(key),),
     ) as cursor:
         return sorted(row[0] for row in await cursor.fetchall())
 

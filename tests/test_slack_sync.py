@@ -12,7 +12,7 @@ from bot.capture.slack_api import SlackSyncSummary, sync_slack
 from bot.graph import build_graph
 from bot.queries import build_index, who_knows
 from bot.settings import Settings
-from storage.interactions import count_rows
+from storage.interactions import count_rows, key_hash
 from tests.fakes.slack_api import BOT_USER_ID, DEFAULT_BOT_TOKEN, FakeSlackApi
 
 SETTINGS = Settings(internal_domains=("firm.example",))
@@ -87,7 +87,8 @@ async def channel_cursor(db, channel: str) -> dict:
 async def assert_each_message_once(db, expected: int) -> None:
     assert await scalar(db, "SELECT COUNT(*) FROM interactions") == expected
     assert (
-        await scalar(db, "SELECT COUNT(DISTINCT key) FROM interaction_keys") == expected
+        await scalar(db, "SELECT COUNT(DISTINCT interaction_id) FROM interaction_keys")
+        == expected
     )
 
 
@@ -295,8 +296,8 @@ async def test_only_new_messages_and_replies_stored_when_channel_grows(db, fake)
         db,
         "SELECT group_concat(role) FROM interaction_participants ip"
         " JOIN interaction_keys k ON k.interaction_id = ip.interaction_id"
-        " WHERE k.key = ?",
-        f"slack:T0FAKE0001:C1:{ts(21)}",
+        " WHERE k.key_hash = ?",
+        key_hash(f"slack:T0FAKE0001:C1:{ts(21)}"),
     )
     assert sorted(roles.split(",")) == ["from", "reply"]
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from email.header import decode_header
 from email.utils import getaddresses
 
+from bot.identity.addresses import CONTROL_CHARACTERS, CONTROL_RE
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,10 +31,13 @@ class Address:
 
 
 # A dot-atom addr-spec, the common case, checked in one step; anything else
-# (quoted local parts, [literal] domains) goes through _valid.
+# (quoted local parts, [literal] domains) goes through _valid. Control and
+# invisible characters (NUL, U+202E) are never part of one; the root dot
+# that may end the domain ("user@example.com.") is allowed.
 _PLAIN_ADDRESS = re.compile(
-    r'[^\s@"()<>\[\],;:\\\ufffd]+@[^\s@"()<>\[\],;:\\.\ufffd]+'
-    r'(?:\.[^\s@"()<>\[\],;:\\.\ufffd]+)*'
+    rf'[^\s@"()<>\[\],;:\\\ufffd{CONTROL_CHARACTERS}]+'
+    rf'@[^\s@"()<>\[\],;:\\.\ufffd{CONTROL_CHARACTERS}]+'
+    rf'(?:\.[^\s@"()<>\[\],;:\\.\ufffd{CONTROL_CHARACTERS}]+)*\.?'
 )
 # Characters that make an element more than a bare addr-spec.
 _COMPLEX = re.compile(r'["()<>\\\s]')
@@ -49,6 +54,8 @@ _ESCAPE = re.compile(r"\\(.)")
 _DOT_SPACES = re.compile(r"\s*\.\s*")
 _DOMAIN_BAD = re.compile(r'[\s()<>\[\],;:"\\@]')
 _LOCAL_BAD = re.compile(r"[\s()<>\[\],;:\\]")
+# RFC 5322 quoted-string local part: '"a@b"', '"john doe"', '"a\\"b"'.
+_QUOTED_LOCAL = re.compile(r'"(?:[^"\\]|\\.)+"')
 
 # Charset labels mail clients write that Python either lacks or maps to a
 # narrower codec than the sender used: Outlook's "ks_c_5601-1987" is really
@@ -276,6 +283,10 @@ def _clean_name(name: str, problems: list[str]) -> str:
     if "=?" in name:
         name = decode_words(name, problems)
     name = " ".join(name.split())
+    if CONTROL_RE.search(name) is not None:
+        # NUL, bidi overrides (U+202E turns "moc.evil" into "live.com" on
+        # screen) and zero-width characters: dropped, never shown.
+        name = " ".join(CONTROL_RE.sub("", name).split())
     if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
         name = name[1:-1].strip()
     return name
@@ -286,15 +297,21 @@ def _valid(address: str) -> bool:
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain or "\ufffd" in address:
         return False
-    if "@" in local and not local.startswith('"'):
+    if CONTROL_RE.search(address) is not None:
         return False
+    if domain[-1] == ".":
+        domain = domain[:-1]  # the root: "example.com." is example.com
+        if not domain:
+            return False
     if domain[0] == "." or domain[-1] == "." or ".." in domain:
         return False
     if _DOMAIN_BAD.search(domain) is not None and not (
         domain[0] == "[" and domain[-1] == "]"
     ):
         return False
-    if local[0] != '"' and _LOCAL_BAD.search(local) is not None:
+    if local[0] == '"':
+        return _QUOTED_LOCAL.fullmatch(local) is not None
+    if "@" in local or _LOCAL_BAD.search(local) is not None:
         return False
     return True
 

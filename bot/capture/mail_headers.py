@@ -59,9 +59,12 @@ _ID_NOISE = re.compile(r"\([^()]*\)|\s+")
 
 # Clocks of mail hosts run fast by minutes, now and then by hours across a
 # misread zone. A date further ahead than this at import time is a broken
-# clock or spam antedating itself to the top of a folder; taken as real it
-# would pin "last contact" to the future.
+# clock or spam postdated to stay on top of a folder; taken as real it would
+# pin "last contact" to the future.
 FUTURE_TOLERANCE = timedelta(days=2)
+# The wall clock does not go back by days: a date before this process started
+# cannot be ahead of it now, so most of an archive never reads the clock.
+_STARTED = datetime.now(UTC)
 
 
 def parse_headers(
@@ -91,11 +94,10 @@ def parse_headers(
     to = _recipients(found.get(b"to"), problems)
     cc = _recipients(found.get(b"cc"), problems)
 
-    latest = (now or datetime.now(UTC)) + FUTURE_TOLERANCE
-    if fallback_date is not None and fallback_date > latest:
+    if fallback_date is not None and _too_late(fallback_date, now):
         problems.append("date-future")
         fallback_date = None
-    date, date_status = _date(found.get(b"date"), fallback_date, latest, problems)
+    date, date_status = _date(found.get(b"date"), fallback_date, now, problems)
 
     message_id = None
     values = found.get(b"message-id")
@@ -152,10 +154,18 @@ def _recipients(values: list[bytes] | None, problems: list[str]) -> list[Address
     return result
 
 
+def _too_late(when: datetime, now: datetime | None) -> bool:
+    if now is None:
+        if when <= _STARTED:
+            return False
+        now = datetime.now(UTC)
+    return when > now + FUTURE_TOLERANCE
+
+
 def _date(
     values: list[bytes] | None,
     fallback: datetime | None,
-    latest: datetime,
+    now: datetime | None,
     problems: list[str],
 ) -> tuple[datetime | None, str]:
     if values:
@@ -163,7 +173,7 @@ def _date(
         if text.strip():
             parsed = parse_mail_date(text)
             problems.extend(parsed.notes)
-            if parsed.when is not None and parsed.when > latest:
+            if parsed.when is not None and _too_late(parsed.when, now):
                 if "date-future" not in problems:
                     problems.append("date-future")
                 return fallback, "malformed"

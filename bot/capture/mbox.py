@@ -75,19 +75,11 @@ def iter_mbox(
         logger.warning("cannot read %s: %s", name, exc.strerror or exc)
         report_skipped(on_skip, name, UNREADABLE_FILE)
         return
-    count = 0
     with stream:
         try:
-            for message in _MboxScanner(stream, name).messages():
-                count += 1
-                yield message
+            yield from _MboxScanner(stream, name).messages()
         except OSError as exc:
-            logger.warning(
-                "cannot read %s after %d messages: %s",
-                name,
-                count,
-                exc.strerror or exc,
-            )
+            logger.warning("cannot read %s to its end: %s", name, exc.strerror or exc)
             report_skipped(on_skip, name, UNREADABLE_FILE)
 
 

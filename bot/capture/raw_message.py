@@ -41,6 +41,9 @@ class RawMessage:
     header_cut: bool = False
 
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX only
+
+
 class NotRegularFile(OSError):
     """A FIFO, device, socket or directory where a mail file was expected."""
 
@@ -51,11 +54,12 @@ def open_regular(path: str) -> BinaryIO:
     The open is non-blocking so that a FIFO with no writer is refused rather
     than waited on forever; /dev/zero and the like would never end.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise NotRegularFile(0, NOT_REGULAR, path)
-        os.set_blocking(fd, True)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

@@ -38,16 +38,17 @@ from bot.capture.rate_limit import (
     SlackCallError,
     Sleep,
 )
+from bot.capture.slack_fields import Fields, slack_id, slack_ids
 from bot.capture.slack_members import (
     MemberCounts,
     SlackDirectory,
     SlackMember,
     TeamInfo,
     member_from_json,
+    read_members,
 )
 from bot.capture.slack_messages import (
     MessageCounts,
-    Rejected,
     SlackMessage,
     SlackMessageWriter,
     read_message,
@@ -120,14 +121,15 @@ class ChannelCursor:
             return cls()
         try:
             data = json.loads(text)
+            page = data.get("page")
             return cls(
                 newest=_ts_or_none(data.get("newest")),
-                running=bool(data.get("running")),
+                running=data.get("running") is True,
                 oldest=_ts_or_none(data.get("oldest")),
-                page=data.get("page") or None,
+                page=page if isinstance(page, str) and page else None,
                 top=_ts_or_none(data.get("top")),
             )
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             logger.warning("unreadable Slack channel cursor; reading the channel again")
             return cls()
 
@@ -231,9 +233,9 @@ class _SlackSync:
             auth = await self.caller.call("auth.test")
         except SlackCallError as exc:
             raise RunStopped(exc.method, exc.error, status=exc.status) from None
-        self.team_id = str(auth.get("team_id") or "")
-        self.bot_user_id = str(auth.get("user_id") or "")
-        home = [self.team_id, str(auth.get("enterprise_id") or "")]
+        self.team_id = slack_id(auth.get("team_id")) or ""
+        self.bot_user_id = slack_id(auth.get("user_id")) or ""
+        home = [self.team_id, slack_id(auth.get("enterprise_id")) or ""]
         self.directory = SlackDirectory(
             home_teams=home,
             internal_domains=self.settings.internal_domains,
@@ -285,13 +287,9 @@ class _SlackSync:
             page = await self.caller.call(
                 "users.list", limit=self.page_size, cursor=cursor
             )
-            members = []
-            for user in page.get("members") or []:
-                member = member_from_json(user) if isinstance(user, Mapping) else None
-                if member is None:
-                    self.summary.messages.bad["member without id"] += 1
-                else:
-                    members.append(member)
+            members = read_members(
+                _items(page, "members", self.summary), self.summary.messages.bad
+            )
             teams = await self._team_infos(members)
             await self._write(members=members, teams=teams)
             seen.add(cursor)
@@ -312,12 +310,14 @@ class _SlackSync:
                 limit=self.page_size,
                 cursor=cursor,
             )
-            for channel in page.get("channels") or []:
-                if not isinstance(channel, Mapping) or not channel.get("id"):
+            for channel in _items(page, "channels", self.summary):
+                channel_id = slack_id(channel.get("id"))
+                if channel_id is None:
+                    self.summary.messages.bad["conversation without id"] += 1
                     continue
                 # IM objects carry no is_member: the bot is in every IM it sees.
-                if channel.get("is_member") or channel.get("is_im"):
-                    found[str(channel["id"])] = channel
+                if channel.get("is_member") is True or channel.get("is_im") is True:
+                    found[channel_id] = channel
             seen.add(cursor)
             cursor = _next_cursor(page)
             if not cursor or cursor in seen:
@@ -327,9 +327,9 @@ class _SlackSync:
         self, channel: Mapping[str, Any]
     ) -> tuple[str, ...]:
         """Everyone in a DM or group DM (the bot itself aside); () for channels."""
-        if channel.get("is_im"):
-            members = [str(channel.get("user") or "")]
-        elif channel.get("is_mpim"):
+        if channel.get("is_im") is True:
+            members = [slack_id(channel.get("user")) or ""]
+        elif channel.get("is_mpim") is True:
             members, cursor, seen = [], "", set()
             while True:
                 page = await self.caller.call(
@@ -338,7 +338,10 @@ class _SlackSync:
                     limit=self.page_size,
                     cursor=cursor,
                 )
-                members.extend(str(m) for m in page.get("members") or [])
+                found = slack_ids(page.get("members"))
+                if found is None:
+                    self.summary.messages.bad["malformed conversations.members"] += 1
+                members.extend(found or ())
                 seen.add(cursor)
                 cursor = _next_cursor(page)
                 if not cursor or cursor in seen:
@@ -372,7 +375,7 @@ class _SlackSync:
                 restarted = True
                 state = replace(state, page=None)
                 continue
-            raw = [m for m in page.get("messages") or [] if isinstance(m, Mapping)]
+            raw = _items(page, "messages", self.summary)
             replies, progress = await self._threads(channel_id, raw)
             messages = self._read(channel_id, [*raw, *replies], members)
             new_members = await self._new_members(messages)
@@ -399,12 +402,12 @@ class _SlackSync:
     ) -> list[SlackMessage]:
         found = []
         for item in raw:
-            message = read_message(
-                item, team_id=self.team_id, channel_id=channel_id, members=members
+            message = self.summary.messages.take(
+                read_message(
+                    item, team_id=self.team_id, channel_id=channel_id, members=members
+                )
             )
-            if isinstance(message, Rejected):
-                self.summary.messages.reject(message)
-            else:
+            if message is not None:
                 found.append(message)
         return found
 
@@ -413,9 +416,11 @@ class _SlackSync:
     ) -> tuple[list[Mapping[str, Any]], dict[str, str]]:
         """Replies of the threads on this page that changed since they were read."""
         parents = {
-            str(m["ts"]): str(m.get("latest_reply") or "")
+            str(m["ts"]): _ts_or_none(m.get("latest_reply")) or ""
             for m in messages
-            if _int(m.get("reply_count")) > 0 and m.get("thread_ts") == m.get("ts")
+            if ts_to_iso(m.get("ts"))
+            and Fields(m).count("reply_count") > 0
+            and m.get("thread_ts") == m.get("ts")
         }
         if not parents:
             return [], {}
@@ -451,9 +456,9 @@ class _SlackSync:
                     raise
                 self._failed(exc)  # deleted since history listed it
                 return replies
-            for message in page.get("messages") or []:
+            for message in _items(page, "messages", self.summary):
                 # Slack repeats the parent at the head of every page; history has it.
-                if isinstance(message, Mapping) and message.get("ts") != thread_ts:
+                if message.get("ts") != thread_ts:
                     replies.append(message)
             seen.add(cursor)
             cursor = _next_cursor(page)
@@ -471,8 +476,9 @@ class _SlackSync:
             member = None
             try:
                 answer = await self.caller.call("users.info", user=user_id)
-                user = answer.get("user")
-                member = member_from_json(user) if isinstance(user, Mapping) else None
+                member = member_from_json(answer.get("user"))
+                if member is not None:
+                    self.summary.messages.bad.update(member.problems)
             except RunStopped:
                 raise
             except SlackCallError as exc:
@@ -502,13 +508,15 @@ class _SlackSync:
                 # the profile's enterprise name is all there is to go on.
                 self._failed(exc)
                 continue
-            team = answer.get("team")
-            if isinstance(team, Mapping) and team.get("id") == team_id:
+            team = Fields(answer).nested("team")
+            if team.ident("id") == team_id:
                 infos[team_id] = TeamInfo(
                     team_id=team_id,
-                    name=str(team.get("name") or ""),
-                    email_domain=str(team.get("email_domain") or "") or None,
+                    name=team.text("name") or "",
+                    email_domain=team.text("email_domain"),
                 )
+            if team.wrong:
+                self.summary.messages.bad["malformed team.info"] += 1
         return infos
 
     async def _write(
@@ -549,11 +557,20 @@ def _next_cursor(page: Mapping[str, Any]) -> str:
     return cursor if isinstance(cursor, str) else ""
 
 
-def _int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0
+def _items(
+    page: Mapping[str, Any], key: str, summary: SlackSyncSummary
+) -> list[Mapping[str, Any]]:
+    """The objects listed under `key`; anything else there is counted as bad."""
+    value = page.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        summary.messages.bad[f"malformed {key} list"] += 1
+        return []
+    items = [item for item in value if isinstance(item, Mapping)]
+    if len(items) < len(value):
+        summary.messages.bad[f"non-object in {key} list"] += len(value) - len(items)
+    return items
 
 
 def _ts_or_none(value: object) -> str | None:

@@ -61,7 +61,6 @@ UNKNOWN_TEAM = "export"
 # a few MB; a file past this is a zip bomb or not Slack's, and parsing it
 # would take about ten times its size in memory.
 MAX_FILE_BYTES = 64 * 1024 * 1024
-_SIZE_LABEL = f"{MAX_FILE_BYTES // (1024 * 1024)} MB"
 # What reading and parsing one file of a damaged or hostile export can raise.
 # RecursionError: JSON nested deeper than Python's stack (e.g. 100,000 "[").
 _READ_ERRORS = (
@@ -316,7 +315,9 @@ def _day_records(export: _Export, name: str, summary: SlackImportSummary) -> lis
 
 def _unreadable(what: str, exc: BaseException) -> str:
     if isinstance(exc, _TooLarge):
-        return f"{what} over {_SIZE_LABEL}"
+        megabytes, rest = divmod(MAX_FILE_BYTES, 1024 * 1024)
+        size = f"{MAX_FILE_BYTES} bytes" if rest else f"{megabytes} MB"
+        return f"{what} over {size}"
     return f"malformed {what}"
 
 

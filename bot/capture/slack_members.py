@@ -137,7 +137,10 @@ def _name(user: Fields, profile: Fields) -> str:
 
 
 def _problems(fields: Fields, *, prefix: str = "") -> tuple[str, ...]:
-    return tuple(f"member with a malformed {prefix}{name}" for name in fields.wrong)
+    # A field read twice (a message profile stands for both user and profile)
+    # is still one problem.
+    wrong = dict.fromkeys(fields.wrong)
+    return tuple(f"member with a malformed {prefix}{name}" for name in wrong)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from bot.crm import NOTE_MAX, AccountCard, ContactLine, LogResult
+from bot.crm import NOTE_MAX, AccountCard, ContactLine, LogResult, parse_row_id
 from bot.queries import Match
 from bot.scoring import format_day
 from handlers.blocks.common import (
@@ -69,6 +69,7 @@ CARD_COLLEAGUES = 5
 CARD_NOTE_EXCERPT = 400
 CARD_FOLLOWUP_EXCERPT = 120
 LOGS_PER_PAGE = 20
+MAX_PAGE = 100_000
 NEW_ORG_PREFIX = "new:"
 
 # Wording --------------------------------------------------------------------------
@@ -151,9 +152,12 @@ def metadata(draft_id: str) -> str:
 
 
 def draft_id_from(view: dict) -> str | None:
+    metadata = view.get("private_metadata")
+    if not isinstance(metadata, str) or not metadata:
+        return None
     try:
-        found = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+        found = json.loads(metadata)
+    except (ValueError, RecursionError):
         return None
     value = found.get("draft") if isinstance(found, dict) else None
     return value if isinstance(value, str) else None
@@ -661,9 +665,13 @@ def _page_value(what: str, org_id: int, page: int) -> str:
 def parse_page_value(value: str) -> tuple[str, int, int] | None:
     what, _, rest = value.partition(":")
     org, _, page = rest.partition(":")
-    if what in ("contacts", "logs", "followups") and org.isdigit() and page.isdigit():
-        return what, int(org), int(page)
-    return None
+    org_id, page_number = parse_row_id(org), parse_row_id(page)
+    if what not in ("contacts", "logs", "followups") or org_id is None:
+        return None
+    # No list has this many pages; a larger number would overflow the offset.
+    if page_number is None or page_number > MAX_PAGE:
+        return None
+    return what, org_id, page_number
 
 
 def contacts_sections(org_name: str, contacts: list[ContactLine]) -> list[str]:

@@ -57,10 +57,13 @@ CREATE INDEX interactions_time ON interactions(occurred_at);
 -- Every way one interaction can be recognised again (Message-ID, a header
 -- fingerprint, a Slack ts, a calendar event id): a new copy that matches any
 -- key is the same interaction.
+-- Keys are stored as 64-bit hashes (storage/interactions.py): a million
+-- messages carry two keys each, and short integer keys keep this index small
+-- enough to stay in the page cache during an import.
 CREATE TABLE interaction_keys (
-    key             TEXT PRIMARY KEY,
+    key_hash        INTEGER PRIMARY KEY,
     interaction_id  INTEGER NOT NULL REFERENCES interactions(id) ON DELETE CASCADE
-) WITHOUT ROWID;
+);
 CREATE INDEX interaction_keys_interaction ON interaction_keys(interaction_id);
 
 CREATE TABLE interaction_participants (
