@@ -197,13 +197,29 @@ def _message_id(text: str) -> str | None:
     return value or None
 
 
+# The same From and To values recur across a mailbox (one sender, the same
+# team on copy): a parsed value is kept and reused when parsing it noted no
+# problem. Bounded by clearing, so memory stays flat on any input.
+_PARSED: dict[bytes, tuple[Address, ...]] = {}
+_PARSED_MAX = 100_000
+
+
 def _addresses(value: bytes, problems: list[str]) -> list[Address]:
+    cached = _PARSED.get(value)
+    if cached is not None:
+        return list(cached)
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
-        return parse_address_list(text, problems)
+        noted = len(problems)
+        parsed = parse_address_list(text, problems)
+        if len(problems) == noted:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[value] = tuple(parsed)
+        return parsed
     if "encoding" not in problems:
         problems.append("encoding")
     if _UTF8_SEQUENCE.search(value) is not None:
