@@ -39,6 +39,7 @@ from storage import drafts as draft_store
 from storage.connection import transaction
 from storage.interactions import NewInteraction, insert_interactions
 from storage.people import get_person, person_by_address
+from storage.sql import parse_row_id
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,6 @@ _MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # [0-9], not \d or str.isdigit(): those also take "²" and other digits int()
 # refuses. 19 digits reach SQLite's largest INTEGER, 2**63 - 1.
-_ROW_ID_RE = re.compile(r"[0-9]{1,19}")
-_MAX_ROW_ID = 2**63 - 1
 # Slack's markup in slash command text: <http://…|label>, <@U…>, <#C…|name>.
 _MARKUP_RE = re.compile(r"<[^<>]*>")
 
@@ -111,19 +110,6 @@ class LogResult:
     kind: str
     occurred_at: str
     visibility: str
-
-
-def parse_row_id(value: object) -> int | None:
-    """A database id from a button value or a form ref; None if it cannot be one.
-
-    Anything but ASCII digits within SQLite's 64-bit range reads as None, so a
-    forged or garbled value is "not found" rather than an error: a longer
-    number makes SQLite raise OverflowError when it is bound.
-    """
-    if not isinstance(value, str) or not _ROW_ID_RE.fullmatch(value):
-        return None
-    number = int(value)
-    return number if number <= _MAX_ROW_ID else None
 
 
 def parse_log_command(text: str) -> tuple[str, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
@@ -15,3 +16,20 @@ def placeholders(count: int) -> str:
 def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+_ROW_ID_RE = re.compile(r"[0-9]{1,19}")
+_MAX_ROW_ID = 2**63 - 1
+
+
+def parse_row_id(value: object) -> int | None:
+    """A database id from a button value or a form ref; None if it cannot be one.
+
+    Anything but ASCII digits within SQLite's 64-bit range reads as None, so a
+    forged or garbled value is "not found" rather than an error: a longer
+    number makes SQLite raise OverflowError when it is bound.
+    """
+    if not isinstance(value, str) or not _ROW_ID_RE.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= _MAX_ROW_ID else None

@@ -103,6 +103,7 @@ async def test_global_shortcut_is_dropped_quietly_when_trigger_id_is_missing(
         result = await slack.interactive(shortcut)
 
     assert result.status == 200
+    assert "Dropped a malformed shortcut request: no trigger_id" in caplog.text
     assert not slack.fake.calls_to("views.open")
     assert not errors_in(caplog) and not tracebacks_in(caplog)
 

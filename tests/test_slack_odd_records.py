@@ -219,6 +219,12 @@ async def test_import_refuses_at_once_when_the_path_is_a_pipe(db, tmp_path):
         await import_slack_export(db, pipe, settings=SETTINGS)
 
 
+@pytest.mark.skipif(not Path(os.devnull).exists(), reason="needs a device file")
+async def test_import_refuses_when_the_path_is_a_device(db):
+    with pytest.raises(SlackExportError, match="regular file"):
+        await import_slack_export(db, os.devnull, settings=SETTINGS)
+
+
 # The Web API sync -------------------------------------------------------------------
 
 

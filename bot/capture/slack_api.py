@@ -580,7 +580,8 @@ def _ts_or_none(value: object) -> str | None:
 def _max_ts(values: list[str | None]) -> str | None:
     best: tuple[Decimal, str] | None = None
     for value in values:
-        if not value:
+        # Decimal alone would also take "Infinity" and "1e999".
+        if not value or ts_to_iso(value) is None:
             continue
         try:
             number = Decimal(value)

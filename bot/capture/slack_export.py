@@ -32,7 +32,7 @@ import aiosqlite
 from tqdm import tqdm
 
 from bot.capture.imports import exclusions_from
-from bot.capture.slack_fields import Fields
+from bot.capture.slack_fields import Fields, slack_id
 from bot.capture.slack_members import (
     MemberCounts,
     SlackDirectory,
@@ -243,12 +243,11 @@ async def _unlisted_authors(
 def _home_team(users: list[Any]) -> str:
     """The workspace that made the export: the team most of its people are in."""
     teams = Counter(
-        user.get("team_id")
+        team
         for user in users
         if isinstance(user, Mapping)
-        and isinstance(user.get("team_id"), str)
-        and user.get("team_id")
-        and not user.get("is_bot")
+        and (team := slack_id(user.get("team_id")))
+        and user.get("is_bot") is not True
     )
     return teams.most_common(1)[0][0] if teams else UNKNOWN_TEAM
 

@@ -79,19 +79,5 @@ def not_allowed_message() -> dict:
     return {"text": text, "blocks": [section(text)]}
 
 
-def parse_followup_value(value: str) -> int | None:
-    head = value.split(":", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
-def parse_log_value(value: str) -> tuple[int | None, int | None]:
-    """(follow-up id, organisation id) from the Log interaction button."""
-    head, _, tail = value.partition(":")
-    return (
-        int(head) if head.isdigit() else None,
-        int(tail) if tail.isdigit() else None,
-    )
-
-
 def _day(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b}"

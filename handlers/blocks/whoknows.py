@@ -17,6 +17,7 @@ from handlers.blocks.common import (
     user_text,
 )
 from handlers.escape import escape
+from storage.sql import parse_row_id
 
 CHOICE_ACTION = "whoknows_choice"
 SUGGESTION_ACTION = "whoknows_suggestion"
@@ -152,9 +153,10 @@ def choice_value(match: Match) -> str:
 
 def parse_choice_value(value: str) -> tuple[str, int] | None:
     kind, _, raw_id = value.partition(":")
-    if kind not in ("organisation", "person") or not raw_id.isdigit():
+    row_id = parse_row_id(raw_id)
+    if kind not in ("organisation", "person") or row_id is None:
         return None
-    return kind, int(raw_id)
+    return kind, row_id
 
 
 def _person_ref(person: Colleague) -> str:
