@@ -58,17 +58,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", help="SQLite file (default: $RAPPORT_DB or rapport.db)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"rapport {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    imp = sub.add_parser("import", help="import metadata from a file export")
-    imp.add_argument("kind", choices=["mbox", "maildir", "slack-export"])
-    imp.add_argument("path", type=Path)
+    imp = sub.add_parser(
+        "import",
+        help="import metadata from a file export",
+        description="Import who-wrote-to-whom metadata (never bodies or subjects)."
+        " Importing the same file again changes nothing.",
+    )
+    imp.add_argument(
+        "kind",
+        choices=["mbox", "maildir", "slack-export"],
+        help="mbox: a Gmail/Takeout mbox file or a folder of them; maildir: a tree"
+        " of one-message files; slack-export: a workspace export zip or folder",
+    )
+    imp.add_argument("path", type=Path, help="the file or folder to import")
     imp.set_defaults(run=_run_import)
 
     who = sub.add_parser("whoknows", help="who knows a company, domain or person")
-    who.add_argument("query", nargs="+")
+    who.add_argument("query", nargs="+", help="a company, domain, address or name")
     who.add_argument("--as-of", type=_parse_as_of, help="evaluate recency at DATE")
-    who.add_argument("--limit", type=int, default=5)
+    who.add_argument(
+        "--limit", type=int, default=5, help="how many colleagues (default 5)"
+    )
     who.add_argument("--json", action="store_true", help="print one JSON object")
     who.set_defaults(run=_run_whoknows)
 
@@ -79,15 +92,34 @@ def _parser() -> argparse.ArgumentParser:
     rename.add_argument("name", help='the new name, e.g. "Bank of America"')
     rename.set_defaults(run=_run_org_rename)
 
-    serve = sub.add_parser("serve", help="run the Slack app (Socket Mode or HTTP)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the Slack app (Socket Mode or HTTP)",
+        description="Needs SLACK_BOT_TOKEN, and SLACK_APP_TOKEN (Socket Mode) or"
+        " SLACK_SIGNING_SECRET (HTTP on PORT, path /slack/events).",
+    )
     serve.set_defaults(run=_run_serve)
 
-    sync = sub.add_parser("sync", help="capture from Slack, Gmail and Calendar once")
+    sync = sub.add_parser(
+        "sync",
+        help="capture from Slack, Gmail and Calendar once",
+        description="Slack needs SLACK_BOT_TOKEN; Gmail and Calendar need"
+        " RAPPORT_GOOGLE_SERVICE_ACCOUNT_FILE or RAPPORT_GOOGLE_OAUTH_TOKENS_DIR.",
+    )
     sync.add_argument(
         "source", nargs="?", default="all", choices=["all", *SYNC_SOURCES]
     )
     sync.set_defaults(run=_run_sync)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rapport")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _parse_as_of(text: str) -> datetime:

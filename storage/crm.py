@@ -7,13 +7,15 @@ A call without a viewer sees team entries only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import aiosqlite
 
 from storage.people import max_id
+# Re-exported: the CRM resolves Slack users with the same lookup as capture,
+# which also knows people's second Slack accounts.
+from storage.slack import person_ids_for_slack_users  # noqa: F401
 from storage.sql import chunked, placeholders
 
 KINDS = ("call", "meeting", "email", "note", "other")
@@ -481,17 +483,3 @@ async def link_slack_user(
         " WHERE id = ? AND slack_user_id IS NULL",
         (slack_user_id, team_id, person_id),
     )
-
-
-async def person_ids_for_slack_users(
-    db: aiosqlite.Connection, slack_user_ids: Iterable[str]
-) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in chunked(list(slack_user_ids), 500):
-        sql = (
-            "SELECT slack_user_id, id FROM people"
-            f" WHERE slack_user_id IN ({placeholders(len(chunk))})"
-        )
-        async with db.execute(sql, chunk) as cursor:
-            found.update({row[0]: row[1] for row in await cursor.fetchall()})
-    return found

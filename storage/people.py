@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from storage.sql import chunked, placeholders
+from storage.sql import fetch_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,29 +35,19 @@ async def max_id(db: aiosqlite.Connection, table: str) -> int:
 async def person_ids_for_addresses(
     db: aiosqlite.Connection, keys: Iterable[str]
 ) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in chunked(list(keys), 500):
-        sql = (
-            "SELECT address_key, person_id FROM email_addresses"
-            f" WHERE address_key IN ({placeholders(len(chunk))})"
-        )
-        async with db.execute(sql, chunk) as cursor:
-            found.update({row[0]: row[1] for row in await cursor.fetchall()})
-    return found
+    return await fetch_map(
+        db,
+        "SELECT address_key, person_id FROM email_addresses WHERE address_key IN ({})",
+        list(keys),
+    )
 
 
 async def org_ids_for_domains(
     db: aiosqlite.Connection, domains: Iterable[str]
 ) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in chunked(list(domains), 500):
-        sql = (
-            "SELECT domain, org_id FROM org_domains"
-            f" WHERE domain IN ({placeholders(len(chunk))})"
-        )
-        async with db.execute(sql, chunk) as cursor:
-            found.update({row[0]: row[1] for row in await cursor.fetchall()})
-    return found
+    return await fetch_map(
+        db, "SELECT domain, org_id FROM org_domains WHERE domain IN ({})", list(domains)
+    )
 
 
 async def insert_organisations(

@@ -6,7 +6,20 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
+import aiosqlite
+
 T = TypeVar("T")
+
+
+async def fetch_map(
+    db: aiosqlite.Connection, sql: str, values: Sequence, *, size: int = 500
+) -> dict:
+    """Run `sql` (two columns, `{}` where the IN list goes) over `values` in chunks."""
+    found: dict = {}
+    for chunk in chunked(list(values), size):
+        async with db.execute(sql.format(placeholders(len(chunk))), chunk) as cursor:
+            found.update({row[0]: row[1] for row in await cursor.fetchall()})
+    return found
 
 
 def placeholders(count: int) -> str:

@@ -551,7 +551,8 @@ def test_sync_command_prints_a_summary_when_google_is_not_configured(
 
     assert code == 0
     assert capsys.readouterr().out.strip() == (
-        "gmail: not configured (no Google credentials)"
+        "gmail: not configured (set RAPPORT_GOOGLE_SERVICE_ACCOUNT_FILE"
+        " or RAPPORT_GOOGLE_OAUTH_TOKENS_DIR)"
     )
 
 

@@ -137,6 +137,12 @@ def _describe(exc: Exception) -> str:
 # ---- sources --------------------------------------------------------------------
 
 
+GOOGLE_NOT_CONFIGURED = (
+    "not configured (set RAPPORT_GOOGLE_SERVICE_ACCOUNT_FILE"
+    " or RAPPORT_GOOGLE_OAUTH_TOKENS_DIR)"
+)
+
+
 async def _slack(run: _Run) -> SyncSummary:
     from slack_sdk.web.async_client import AsyncWebClient
 
@@ -171,7 +177,7 @@ async def _gmail(run: _Run) -> SyncSummary:
 
     google = await _google(run)
     if google is None:
-        return SyncSummary("gmail", note="not configured (no Google credentials)")
+        return SyncSummary("gmail", note=GOOGLE_NOT_CONFIGURED)
     api, mailboxes = google
     sync = GmailSync(
         run.db,
@@ -189,7 +195,7 @@ async def _calendar(run: _Run) -> SyncSummary:
 
     google = await _google(run)
     if google is None:
-        return SyncSummary("calendar", note="not configured (no Google credentials)")
+        return SyncSummary("calendar", note=GOOGLE_NOT_CONFIGURED)
     api, mailboxes = google
     sync = CalendarSync(
         run.db,
