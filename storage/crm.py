@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import aiosqlite
 
 from storage.people import max_id
+
 # Re-exported: the CRM resolves Slack users with the same lookup as capture,
 # which also knows people's second Slack accounts.
 from storage.slack import person_ids_for_slack_users  # noqa: F401
