@@ -27,6 +27,7 @@ BATCH_SIZE = 20_000
 # Distinct addresses remembered between batches; the cache is dropped whole
 # when it grows past this, so memory stays bounded on any mailbox.
 _KEY_CACHE_SIZE = 200_000
+_UNSEEN = object()
 
 
 @dataclass(slots=True)
@@ -190,13 +191,12 @@ class EmailImporter:
 
     def _key(self, address: str) -> str | None:
         """address_key() with a cache: the same few thousand people write most mail."""
-        try:
-            return self._keys[address]
-        except KeyError:
+        key = self._keys.get(address, _UNSEEN)
+        if key is _UNSEEN:
             if len(self._keys) >= _KEY_CACHE_SIZE:
                 self._keys.clear()
             key = self._keys[address] = address_key(address)
-            return key
+        return key
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, []

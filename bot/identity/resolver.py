@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -19,8 +19,9 @@ from storage import people as people_store
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class SeenAddress:
+class SeenAddress(NamedTuple):
+    """One address as a message showed it (a tuple: millions are made per import)."""
+
     key: str  # address_key()
     display: str  # as written
     name: str  # display name, may be ""
