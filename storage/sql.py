@@ -31,6 +31,8 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+# [0-9], not \d or str.isdigit(): those also take "²" and other digits int()
+# refuses. 19 digits reach SQLite's largest INTEGER, 2**63 - 1.
 _ROW_ID_RE = re.compile(r"[0-9]{1,19}")
 _MAX_ROW_ID = 2**63 - 1
 

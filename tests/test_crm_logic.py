@@ -1,4 +1,4 @@
-"""bot/crm.py without Slack: parsing, validation, logging, cards, the Home data."""
+"""bot/crm without Slack: parsing, validation, logging, cards, the Home data."""
 
 from __future__ import annotations
 
