@@ -38,10 +38,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from handlers.blocks import digest as digest_blocks
+from storage.connection import transaction
 from storage.digests import (
     DeliveryKey,
     claim_delivery,
     clear_alerts,
+    clear_alerts_except,
     finish_delivery,
     record_alert,
 )
@@ -245,6 +247,50 @@ class Sender:
                     admin,
                     type(exc).__name__,
                 )
+
+
+GOOGLE_ALERT_PREFIX = "google:"
+
+
+async def report_capture_problems(services: Services, client: AsyncWebClient) -> int:
+    """DM admins once about each colleague whose Google data cannot be read.
+
+    The capture records revoked or unauthorised accounts and skips them; this
+    tells a person who can fix it. Returns how many new problems were reported.
+    """
+    from storage.google import problem_users
+
+    db, now = services.db, services.clock()
+    problems = await problem_users(db)
+    targets = {f"{GOOGLE_ALERT_PREFIX}{p.mailbox}:{p.api}": p for p in problems}
+    async with transaction(db):
+        await clear_alerts_except(db, prefix=GOOGLE_ALERT_PREFIX, keep=set(targets))
+        new = [
+            problem
+            for target, problem in targets.items()
+            if await record_alert(db, target=target, error=problem.reason, now=now)
+        ]
+    admins = services.settings.admin_user_ids
+    if new and not admins:
+        logger.warning(
+            "%d colleagues' Google data cannot be read and no admins are configured"
+            " (RAPPORT_ADMIN_USER_IDS)",
+            len(new),
+        )
+    for problem in new:
+        alert = digest_blocks.capture_problem_message(
+            mailbox=problem.mailbox, api=problem.api, reason=problem.reason
+        )
+        for admin in admins:
+            try:
+                await client.chat_postMessage(channel=admin, **alert)
+            except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
+                logger.warning(
+                    "Could not tell admin %s about a capture problem (%s)",
+                    admin,
+                    type(exc).__name__,
+                )
+    return len(new)
 
 
 def _retry_after(headers: object) -> float:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import Sender, process_owner
+from bot.delivery import Sender, process_owner, report_capture_problems
 from bot.due_work import run_due_work
 from bot.services import Services
 from storage.connection import open_db
@@ -110,7 +110,11 @@ class _Jobs:
     async def capture(self) -> None:
         try:
             async with self._own_connection() as services:
-                await capture_now(services, capture=self._capture, owner=self._owner)
+                ran = await capture_now(
+                    services, capture=self._capture, owner=self._owner
+                )
+                if ran:
+                    await report_capture_problems(services, self._client)
         except Exception:
             # Logged once here; the next run resumes from the last committed cursor.
             logger.exception("Scheduled capture failed")

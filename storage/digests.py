@@ -360,3 +360,21 @@ async def followup_owners_due(
         (first_day, last_day),
     ) as cursor:
         return [row[0] for row in await cursor.fetchall()]
+
+
+async def clear_alerts_except(
+    db: aiosqlite.Connection, *, prefix: str, keep: set[str]
+) -> None:
+    """Forget alerts under `prefix` whose target is no longer a problem.
+
+    A colleague whose access came back and is later revoked again is then
+    reported again.
+    """
+    async with db.execute(
+        "SELECT DISTINCT target FROM delivery_alerts WHERE target LIKE ? || '%'",
+        (prefix,),
+    ) as cursor:
+        targets = [row[0] for row in await cursor.fetchall()]
+    for target in targets:
+        if target not in keep:
+            await clear_alerts(db, target)

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from bot import crm
+from bot.scoring import PairStats
 from storage import crm as store
 from storage.interactions import key_hash
 from tests.crm_seed import (
@@ -128,6 +129,47 @@ async def test_a_logged_interaction_joins_the_graph_between_logger_and_contacts(
     ]
     pair = graph.pair(seeded.ada_id, contact)
     assert pair is not None and pair.logged == 1
+
+
+async def test_an_only_me_log_stays_out_of_the_shared_graph(services):
+    seeded = await seed_acme(services.db, with_mail=0)
+    contact = seeded.contact_ids[5]
+
+    await log_note(
+        services,
+        org_id=seeded.org_id,
+        note="private lunch",
+        token="p1",
+        contacts=(contact,),
+        visibility="private",
+    )
+    await services.graphs.refresh()
+    graph, _ = await services.graphs.current()
+
+    assert graph.pair(seeded.ada_id, contact) is None
+
+
+async def test_a_logged_meeting_outranks_one_email_with_the_same_contact(services):
+    seeded = await seed_acme(services.db, with_mail=0)
+    contact = seeded.contact_ids[5]
+    await log_note(
+        services,
+        org_id=seeded.org_id,
+        note="met",
+        token="m1",
+        contacts=(contact,),
+        kind="meeting",
+    )
+    await services.graphs.refresh()
+    graph, _ = await services.graphs.current()
+
+    logged = graph.pair(seeded.ada_id, contact)
+    # The same day, the same two people: only the channel weight differs.
+    config = graph.config
+    email_weight = logged.shared * config.channel("email") / config.channel("logged")
+    one_email = PairStats(out=email_weight, sent=1, last=logged.last)
+
+    assert logged.effective(graph.config) > one_email.effective(graph.config)
 
 
 async def test_the_same_client_token_logs_once_when_delivered_twice(services):

@@ -620,3 +620,38 @@ async def test_user_token_mailboxes_sync_like_delegated_ones(
 
     assert summary.imported == 4 and summary.problems == []
     assert env.fake.calls_to("token")[0].form["grant_type"] == "refresh_token"
+
+
+async def test_admins_are_told_once_when_a_users_google_access_is_revoked(
+    env: Env,
+) -> None:
+    from dataclasses import replace
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.delivery import report_capture_problems
+
+    await add_colleague(env.db, BOB, slack_id="UBOB")
+    deliver(env.fake, ALICE, range(2))
+    env.fake.revoke_user(BOB)
+    settings = replace(env.services.settings, admin_user_ids=("UADMIN0001",))
+    services = replace(env.services, settings=settings)
+    async with FakeSlackApi() as slack:
+        client = AsyncWebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.base_url)
+
+        await env.sync()
+        first = await report_capture_problems(services, client)
+        await env.sync()
+        repeated = await report_capture_problems(services, client)
+        env.fake.revoked_users.discard(BOB)
+        await env.sync()
+        await report_capture_problems(services, client)
+        env.fake.revoke_user(BOB)
+        await env.sync()
+        again = await report_capture_problems(services, client)
+
+        posts = slack.calls_to("chat.postMessage")
+
+    assert (first, repeated, again) == (1, 0, 1)
+    assert [p.params["channel"] for p in posts] == ["UADMIN0001", "UADMIN0001"]
+    assert BOB in posts[0].params["text"] and "gmail" in posts[0].params["text"]

@@ -166,6 +166,17 @@ def delivery_alert_message(*, description: str, error: str) -> dict:
     return {"text": cut(text, MAX_FALLBACK_TEXT), "blocks": [section(text)]}
 
 
+def capture_problem_message(*, mailbox: str, api: str, reason: str) -> dict:
+    """For admins: a colleague whose Google data Rapport can no longer read."""
+    code = re.sub(r"[^a-z0-9_ ]", "", reason.lower()) or "unknown"
+    text = (
+        f"Rapport cannot read the {escape(api)} of {escape(mailbox)} "
+        f"(Google answered `{code}`). They are skipped while everyone else syncs; "
+        "grant access again (domain-wide delegation or their own consent) to resume."
+    )
+    return {"text": cut(text, MAX_FALLBACK_TEXT), "blocks": [section(text)]}
+
+
 def describe_personal(slack_user_id: str) -> str:
     return f"the weekly digest for {mention(slack_user_id, fallback='a colleague')}"
 
