@@ -60,6 +60,11 @@ class Env:
         return summaries[0]
 
     async def interactions(self) -> int:
+        # Every stored time is timezone-aware UTC, whatever zone the Date had.
+        assert not await scalar(
+            self.db,
+            "SELECT COUNT(*) FROM interactions WHERE occurred_at NOT LIKE '%+00:00'",
+        )
         return await scalar(self.db, "SELECT COUNT(*) FROM interactions")
 
     async def message_keys(self) -> int:

@@ -86,6 +86,13 @@ async def channel_cursor(db, channel: str) -> dict:
 
 async def assert_each_message_once(db, expected: int) -> None:
     assert await scalar(db, "SELECT COUNT(*) FROM interactions") == expected
+    # Every stored time is timezone-aware UTC.
+    assert (
+        await scalar(
+            db, "SELECT COUNT(*) FROM interactions WHERE occurred_at NOT LIKE '%+00:00'"
+        )
+        == 0
+    )
     assert (
         await scalar(db, "SELECT COUNT(DISTINCT interaction_id) FROM interaction_keys")
         == expected
