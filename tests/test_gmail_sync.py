@@ -464,6 +464,14 @@ async def test_malformed_metadata_is_counted_when_date_or_from_is_bad(
         )
         == 1
     )
+    before = await count_rows(env.db)
+
+    again = await env.sync()
+
+    # The bad ones were counted, not left pending: the next run completes and
+    # changes nothing.
+    assert again.ok and again.imported == 0 and again.pending == 0
+    assert await count_rows(env.db) == before
 
 
 async def test_only_metadata_headers_are_asked_for_and_no_subject_is_stored(
