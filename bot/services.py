@@ -41,6 +41,10 @@ class GraphCache:
         self._clock = clock
         self._current: tuple[RelationshipGraph, NameIndex] | None = None
         self._lock = asyncio.Lock()
+        # Refresh requests are numbered; a rebuild covers every request made
+        # before it started, so a burst of logs costs one rebuild, not one each.
+        self._requested = 0
+        self._covered = 0
 
     async def current(self) -> tuple[RelationshipGraph, NameIndex]:
         if self._current is None:
@@ -49,12 +53,19 @@ class GraphCache:
         return self._current
 
     async def refresh(self) -> None:
+        """Rebuild from storage; return once a rebuild begun after this call is done."""
+        self._requested += 1
+        ticket = self._requested
         async with self._lock:
+            if self._covered >= ticket:
+                return  # a rebuild that began after our request already ran
+            covers = self._requested
             graph = await build_graph(
                 self._db, as_of=self._clock(), config=self._config
             )
             index = await asyncio.to_thread(build_index, graph)
             self._current = (graph, index)
+            self._covered = covers
 
 
 @dataclass

@@ -233,3 +233,20 @@ def test_import_of_a_file_without_messages_says_so(tmp_path, capsys, monkeypatch
 
     assert code == 1
     assert "no messages found" in capsys.readouterr().err
+
+
+async def test_a_burst_of_refreshes_costs_at_most_two_rebuilds(db, caplog):
+    import asyncio
+    import logging
+
+    from bot.scoring import DEFAULT_SCORING
+    from bot.services import GraphCache
+
+    cache = GraphCache(db, config=DEFAULT_SCORING)
+
+    with caplog.at_level(logging.INFO, logger="bot.graph"):
+        await asyncio.gather(*(cache.refresh() for _ in range(10)))
+
+    builds = [r for r in caplog.records if r.getMessage().startswith("graph built")]
+    assert 1 <= len(builds) <= 2
+    assert (await cache.current())[0] is not None
