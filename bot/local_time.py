@@ -39,7 +39,3 @@ def last_weekly(now: datetime, *, tz: ZoneInfo, weekday: int, hour: int) -> date
     if moment > now:
         moment = at_hour(day - timedelta(days=7), hour, tz)
     return moment
-
-
-def local_today(now: datetime, tz: ZoneInfo) -> date:
-    return now.astimezone(tz).date()

@@ -74,15 +74,6 @@ async def get_draft(
     return Draft(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5])
 
 
-async def update_draft_data(
-    db: aiosqlite.Connection, draft_id: str, data: dict
-) -> None:
-    await db.execute(
-        "UPDATE modal_drafts SET data = ? WHERE id = ?",
-        (json.dumps(data, ensure_ascii=False), draft_id),
-    )
-
-
 async def mark_draft_logged(
     db: aiosqlite.Connection, draft_id: str, logged_id: int
 ) -> None:

@@ -121,10 +121,6 @@ async def person_by_address(db: aiosqlite.Connection, key: str) -> PersonRow | N
     return rows[0] if rows else None
 
 
-async def all_people(db: aiosqlite.Connection) -> list[PersonRow]:
-    return await _people_where(db, "1", ())
-
-
 async def _people_where(
     db: aiosqlite.Connection, where: str, params: tuple
 ) -> list[PersonRow]:

@@ -49,9 +49,6 @@ class Fields:
     def _bad(self, key: str) -> None:
         self.wrong.append(self.prefix + key)
 
-    def present(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
     def text(self, key: str, *, limit: int = TEXT_MAX) -> str | None:
         """A string field, stripped; None when absent or empty."""
         value = self.data.get(key)

@@ -175,35 +175,28 @@ async def _slack(run: _Run) -> SyncSummary:
 async def _gmail(run: _Run) -> SyncSummary:
     from bot.capture.gmail import GmailSync
 
-    google = await _google(run)
-    if google is None:
-        return SyncSummary("gmail", note=GOOGLE_NOT_CONFIGURED)
-    api, mailboxes = google
-    sync = GmailSync(
-        run.db,
-        api,
-        settings=run.settings,
-        clock=run.clock,
-        exclusions=exclusions_from(run.settings),
-        progress=run.tick("gmail"),
-    )
-    return await sync.run(mailboxes)
+    return await _google_source(run, "gmail", GmailSync)
 
 
 async def _calendar(run: _Run) -> SyncSummary:
     from bot.capture.calendar import CalendarSync
 
+    return await _google_source(run, "calendar", CalendarSync)
+
+
+async def _google_source(run: _Run, source: str, sync_class: type) -> SyncSummary:
+    """Gmail and Calendar read the same colleagues with the same credentials."""
     google = await _google(run)
     if google is None:
-        return SyncSummary("calendar", note=GOOGLE_NOT_CONFIGURED)
+        return SyncSummary(source, note=GOOGLE_NOT_CONFIGURED)
     api, mailboxes = google
-    sync = CalendarSync(
+    sync = sync_class(
         run.db,
         api,
         settings=run.settings,
         clock=run.clock,
         exclusions=exclusions_from(run.settings),
-        progress=run.tick("calendar"),
+        progress=run.tick(source),
     )
     return await sync.run(mailboxes)
 
