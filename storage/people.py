@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from storage.sql import fetch_map
+from storage.sql import fetch_map, placeholders
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,17 @@ async def fill_missing_names(db: aiosqlite.Connection, names: dict[int, str]) ->
 async def get_person(db: aiosqlite.Connection, person_id: int) -> PersonRow | None:
     rows = await _people_where(db, "p.id = ?", (person_id,))
     return rows[0] if rows else None
+
+
+async def people_by_ids(
+    db: aiosqlite.Connection, person_ids: Iterable[int]
+) -> dict[int, PersonRow]:
+    """Many people in one query (no query per person)."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    rows = await _people_where(db, f"p.id IN ({placeholders(len(ids))})", tuple(ids))
+    return {row.id: row for row in rows}
 
 
 async def person_by_slack_id(

@@ -20,7 +20,7 @@ from bot.identity.resolver import IdentityResolver, SeenAddress
 from bot.services import Services
 from storage import crm as store
 from storage.connection import transaction
-from storage.people import get_person, person_by_address
+from storage.people import people_by_ids, person_by_address
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def _candidates_for_users(
     """One suggestion per Slack user: known people by id, the rest from users.info."""
     user_ids = user_ids[:MAX_CANDIDATES]
     known = await store.person_ids_for_slack_users(services.db, user_ids)
-    people = {pid: await get_person(services.db, pid) for pid in known.values()}
+    people = await people_by_ids(services.db, known.values())
     orgs = await _org_names(services.db, {p.org_id for p in people.values() if p})
 
     limit = asyncio.Semaphore(USERS_INFO_CONCURRENCY)
@@ -58,7 +58,7 @@ async def _candidates_for_users(
     candidates = []
     for user_id in user_ids:
         if user_id in known:
-            person = people[known[user_id]]
+            person = people.get(known[user_id])
             if person is None:
                 continue
             org_name = orgs.get(person.org_id) if person.org_id else None
