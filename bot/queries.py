@@ -220,7 +220,6 @@ def who_knows(
     query: str,
     *,
     limit: int = 5,
-    viewer_id: int | None = None,
 ) -> Answer:
     """Rank the colleagues closest to whatever `query` names."""
     query = " ".join(query.split())

@@ -78,14 +78,12 @@ class Services:
     answer_hook: Callable[[Answer], None] | None = None
     extras: dict = field(default_factory=dict)
 
-    async def who_knows(
-        self, query: str, *, limit: int = 5, viewer_id: int | None = None
-    ) -> Answer:
+    async def who_knows(self, query: str, *, limit: int = 5) -> Answer:
         """Answer off the event loop: graph work runs in a worker thread."""
         graph, index = await self.graphs.current()
 
         def run() -> Answer:
-            answer = who_knows(graph, index, query, limit=limit, viewer_id=viewer_id)
+            answer = who_knows(graph, index, query, limit=limit)
             if self.answer_hook is not None:
                 self.answer_hook(answer)
             return answer

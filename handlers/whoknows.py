@@ -11,7 +11,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.queries import Answer
 from bot.services import Services
 from handlers.blocks import whoknows as blocks
-from storage.people import person_by_slack_id
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +31,11 @@ def register(app: AsyncApp, services: Services) -> None:
         # process_before_response is off, so this ack is the HTTP response and
         # everything below runs after Slack already has its 200.
         await ack()
-        await answer_query(
-            services, query=query, user_id=command.get("user_id"), respond=respond
-        )
+        await answer_query(services, query=query, respond=respond)
 
     @app.action(blocks.CHOICE_ACTION)
     async def whoknows_choice(
-        ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
+        ack: AsyncAck, action: dict, respond: AsyncRespond
     ) -> None:
         await ack()
         choice = blocks.parse_choice_value(str(action.get("value") or ""))
@@ -49,14 +46,13 @@ def register(app: AsyncApp, services: Services) -> None:
         await answer_query(
             services,
             query=query,
-            user_id=_user_id(body),
             respond=respond,
             replace_original=True,
         )
 
     @app.action(re.compile(rf"^{blocks.SUGGESTION_ACTION}_\d+$"))
     async def whoknows_suggestion(
-        ack: AsyncAck, action: dict, body: dict, respond: AsyncRespond
+        ack: AsyncAck, action: dict, respond: AsyncRespond
     ) -> None:
         await ack()
         query = " ".join(str(action.get("value") or "").split())
@@ -65,7 +61,6 @@ def register(app: AsyncApp, services: Services) -> None:
         await answer_query(
             services,
             query=query,
-            user_id=_user_id(body),
             respond=respond,
             replace_original=True,
         )
@@ -75,16 +70,12 @@ async def answer_query(
     services: Services,
     *,
     query: str,
-    user_id: str | None,
     respond: AsyncRespond,
     replace_original: bool = False,
 ) -> Answer:
     """Rank colleagues for `query` and post the answer once to the response URL."""
     started = time.monotonic()
-    viewer = await person_by_slack_id(services.db, user_id) if user_id else None
-    answer = await services.who_knows(
-        query, limit=ANSWER_LIMIT, viewer_id=viewer.id if viewer else None
-    )
+    answer = await services.who_knows(query, limit=ANSWER_LIMIT)
 
     message = blocks.answer_message(answer)
     response = await respond(**message, replace_original=replace_original)
@@ -106,8 +97,3 @@ async def answer_query(
         (time.monotonic() - started) * 1000,
     )
     return answer
-
-
-def _user_id(body: dict) -> str | None:
-    user = body.get("user") or {}
-    return user.get("id") if isinstance(user, dict) else None
